@@ -1,0 +1,39 @@
+# 巨好办 — `make run` serves the bot, `make test` runs every test. Both set up .venv first.
+SHELL := /bin/bash
+PY_VERSION := $(shell cat .python-version)
+# pyenv's Python 3.10 when pyenv is there (Rasa 3.6 does not install on 3.11), else python3.10 on PATH.
+PYTHON_BOOTSTRAP ?= $(shell p="$$(pyenv root 2>/dev/null)/versions/$(PY_VERSION)/bin/python"; \
+	if [ -x "$$p" ]; then echo "$$p"; else command -v python3.10; fi)
+VENV := .venv
+STAMP := $(VENV)/.installed
+
+.PHONY: run test install train lock clean
+
+run: install
+	$(VENV)/bin/juhaoban serve
+
+test: install
+	$(VENV)/bin/python -m pytest
+
+install: $(STAMP)
+
+# One resolver pass happened when requirements.lock was made (`make lock`); installing from it reproduces it exactly.
+$(STAMP): requirements.lock pyproject.toml
+	@test -n "$(PYTHON_BOOTSTRAP)" || { echo "Python $(PY_VERSION) not found (pyenv install $(PY_VERSION))"; exit 1; }
+	test -x $(VENV)/bin/python || $(PYTHON_BOOTSTRAP) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	touch $(STAMP)
+
+train: install
+	$(VENV)/bin/juhaoban train
+
+# Re-resolve every dependency in one pass in a scratch venv and record the result.
+lock:
+	rm -rf .lockvenv && $(PYTHON_BOOTSTRAP) -m venv .lockvenv
+	.lockvenv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[dev]"
+	.lockvenv/bin/python -m pip freeze --all --exclude-editable | grep -vE '^(juhaoban|pip)==' > requirements.lock
+	rm -rf .lockvenv
+
+clean:
+	rm -rf $(VENV) .pytest_cache
