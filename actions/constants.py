@@ -1,0 +1,48 @@
+"""Names shared by the domain, the rules and the actions (one place, like rasa-sdk's ``constants.py``)."""
+
+# intents
+INTENT_REPORT_ISSUE = "report_issue"
+INTENT_AFFIRM = "affirm"
+INTENT_DENY = "deny"
+INTENT_ASK_CASE_STATUS = "ask_case_status"
+
+# entities
+ENTITY_TOWNSHIP = "township"
+ENTITY_VILLAGE = "village"
+ENTITY_PHONE = "phone"
+ENTITY_CASE_ID = "case_id"
+
+# slots
+SLOT_DESCRIPTION = "description"
+SLOT_CATEGORY = "category"
+SLOT_CATEGORY_CONFIDENCE = "category_confidence"
+SLOT_CATEGORY_RANKING = "category_ranking"
+SLOT_SUGGESTED_CATEGORY = "suggested_category"
+SLOT_CATEGORY_CHOICE = "category_choice"
+SLOT_AWAITING_CATEGORY_CHOICE = "awaiting_category_choice"
+SLOT_MATTER_TYPE = "matter_type"
+SLOT_TOWNSHIP = "township"
+SLOT_VILLAGE = "village"
+SLOT_PHONE = "phone"
+SLOT_CONFIRMED = "confirmed"
+SLOT_NEEDS_REVIEW = "needs_review"
+SLOT_CASE_ID = "case_id"
+SLOT_LAST_CASE_ID = "last_case_id"
+SLOT_REQUESTED = "requested_slot"
+
+# the value of the phone slot when the resident declines to leave a number
+PHONE_DECLINED = "declined"
+# the value of category_choice when the resident hands the choice to a dispatcher
+CHOICE_DISPATCHER = "dispatcher"
+
+# forms and actions
+FORM_REPORT = "report_form"
+ACTION_START_REPORT = "action_start_report"
+ACTION_SUBMIT_REPORT = "action_submit_report"
+ACTION_CASE_STATUS = "action_case_status"
+VALIDATE_REPORT_FORM = "validate_report_form"
+ACTION_ASK_CONFIRMED = "action_ask_confirmed"
+ACTION_ASK_CATEGORY_CHOICE = "action_ask_category_choice"
+
+# how many alternative categories "不对" offers
+ALTERNATIVES_OFFERED = 3

@@ -1,0 +1,320 @@
+"""The report conversation: start a report from the first message, fill the form, confirm, file the case.
+
+Flow (rules in ``data/core/rules.yml``)::
+
+    report_issue → action_start_report → report_form(township → phone → [category_choice] → confirmed)
+                 → action_submit_report
+
+The first message already carries the problem, its category and matter type (from the NLU components) and often
+the place or a phone number; the form asks only for what is still missing. Actions call ``workflow`` services only.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any, Dict, List, Optional, Text
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import ActiveLoop, EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions import constants as c
+from actions import services
+from actions.choices import parse_choice
+from actions.replies import polite_error
+from bot.nlu.normalize import clean_text, has_meaningful_text
+from workflow.deadlines import format_deadline_zh
+from workflow.exceptions import JuhaobanError
+from workflow.phones import normalize_phone
+
+logger = logging.getLogger(__name__)
+
+# Slots that belong to one report and are cleared when the next one starts or this one is filed.
+REPORT_SLOTS = (
+    c.SLOT_DESCRIPTION, c.SLOT_CATEGORY, c.SLOT_SUGGESTED_CATEGORY, c.SLOT_CATEGORY_CONFIDENCE,
+    c.SLOT_CATEGORY_RANKING, c.SLOT_MATTER_TYPE, c.SLOT_NEEDS_REVIEW, c.SLOT_TOWNSHIP, c.SLOT_VILLAGE,
+    c.SLOT_CONFIRMED, c.SLOT_CATEGORY_CHOICE, c.SLOT_AWAITING_CATEGORY_CHOICE,
+)
+_DECLINE_PHONE = ("不留", "不用", "不想", "不方便", "算了", "没有电话", "没电话", "不给", "别打", "保密", "匿名")
+
+
+def _ask_again() -> List[EventType]:
+    """Re-opens the form at the confirmation, every other slot kept, so "确认" retries the filing."""
+    return [SlotSet(c.SLOT_CONFIRMED, None), ActiveLoop(c.FORM_REPORT), SlotSet(c.SLOT_REQUESTED, c.SLOT_CONFIRMED)]
+
+
+def _entity(tracker: Tracker, name: str) -> Optional[str]:
+    return next(tracker.get_latest_entity_values(name), None)
+
+
+def _alternatives(tracker: Tracker) -> List[str]:
+    """Category codes to offer after "不对": the NLU ranking without the current category."""
+    current = tracker.get_slot(c.SLOT_CATEGORY)
+    ranking = tracker.get_slot(c.SLOT_CATEGORY_RANKING) or []
+    codes = [item["name"] for item in ranking if item.get("name") and item["name"] != current]
+    return codes[: c.ALTERNATIVES_OFFERED]
+
+
+class ActionStartReport(Action):
+    """Opens a report from the resident's first message and activates ``report_form``."""
+
+    def name(self) -> Text:
+        """Action name."""
+        return c.ACTION_START_REPORT
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        """Sets the description, category, ranking and matter type slots, prefills the place, opens the form.
+
+        A message with no letters, digits or Chinese characters (emoji, punctuation) gets a polite request for a
+        description instead of a form.
+        """
+        message = tracker.latest_message or {}
+        text = message.get("text") or ""
+        if not has_meaningful_text(text):
+            dispatcher.utter_message(response="utter_report_empty")
+            return []
+        svc = services.get()
+        category = (message.get("category") or {}).get("name")
+        confidence = float((message.get("category") or {}).get("confidence") or 0.0)
+        matter_type = (message.get("matter_type") or {}).get("name") or "other"
+        place = svc.gazetteer.find_places(clean_text(text))
+        township = _entity(tracker, c.ENTITY_TOWNSHIP) or (place.township.name if place.township else None)
+        village = _entity(tracker, c.ENTITY_VILLAGE) or (place.village.name if place.village else None)
+        events: List[EventType] = [SlotSet(slot, None) for slot in REPORT_SLOTS]
+        events += [
+            SlotSet(c.SLOT_DESCRIPTION, clean_text(text)),
+            SlotSet(c.SLOT_CATEGORY, category),
+            SlotSet(c.SLOT_SUGGESTED_CATEGORY, category),
+            SlotSet(c.SLOT_CATEGORY_CONFIDENCE, confidence),
+            SlotSet(c.SLOT_CATEGORY_RANKING, message.get("category_ranking") or []),
+            SlotSet(c.SLOT_MATTER_TYPE, matter_type),
+            SlotSet(c.SLOT_NEEDS_REVIEW, False),
+            SlotSet(c.SLOT_TOWNSHIP, township),
+            SlotSet(c.SLOT_VILLAGE, village),
+        ]
+        if category:
+            dispatcher.utter_message(text=f"收到，您反映的问题初步归为「{svc.categories.name(category)}」类。")
+        return events + [ActiveLoop(c.FORM_REPORT)]
+
+
+class ValidateReportForm(FormValidationAction):
+    """Extracts and validates the report form's slots; inserts ``category_choice`` after "不对"."""
+
+    def name(self) -> Text:
+        """Action name."""
+        return c.VALIDATE_REPORT_FORM
+
+    async def required_slots(
+        self,
+        domain_slots: List[Text],
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> List[Text]:
+        """township, phone, then category_choice while the resident is choosing another category, then confirmed."""
+        slots = [c.SLOT_TOWNSHIP, c.SLOT_PHONE]
+        if tracker.get_slot(c.SLOT_AWAITING_CATEGORY_CHOICE):
+            slots.append(c.SLOT_CATEGORY_CHOICE)
+        return slots + [c.SLOT_CONFIRMED]
+
+    # -- township ---------------------------------------------------------------
+    def extract_township(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        """When the township was asked, takes the entity or else the whole answer (validated below)."""
+        if tracker.get_slot(c.SLOT_REQUESTED) != c.SLOT_TOWNSHIP:
+            return {}
+        text = clean_text(tracker.latest_message.get("text") or "")
+        return {c.SLOT_TOWNSHIP: _entity(tracker, c.ENTITY_TOWNSHIP) or text or None}
+
+    def validate_township(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        """Resolves a township name, alias or village to the canonical township (and village when named)."""
+        gazetteer = services.get().gazetteer
+        text = clean_text(str(value or ""))
+        township = gazetteer.resolve_township(text)
+        village = tracker.get_slot(c.SLOT_VILLAGE)
+        latest = clean_text(tracker.latest_message.get("text") or "")
+        place = gazetteer.find_places(f"{text} {latest}")
+        if township is None and place.township is not None:
+            township = place.township
+        if township is None:
+            shown = text if len(text) <= 20 else text[:20] + "…"
+            dispatcher.utter_message(response="utter_unknown_township", township=shown)
+            return {c.SLOT_TOWNSHIP: None}
+        if place.village is not None and place.village.township_code == township.code:
+            village = place.village.name
+        return {c.SLOT_TOWNSHIP: township.name, c.SLOT_VILLAGE: village}
+
+    # -- phone ------------------------------------------------------------------
+    def extract_phone(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        """When the phone was asked: a decline ("不留") or the answer's text (validated below)."""
+        if tracker.get_slot(c.SLOT_REQUESTED) != c.SLOT_PHONE:
+            return {}
+        text = clean_text(tracker.latest_message.get("text") or "")
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        if intent == c.INTENT_DENY or any(word in text for word in _DECLINE_PHONE):
+            return {c.SLOT_PHONE: c.PHONE_DECLINED}
+        return {c.SLOT_PHONE: _entity(tracker, c.ENTITY_PHONE) or text or None}
+
+    def validate_phone(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        """Keeps ``declined`` or a normalised mainland mobile/landline number; asks again otherwise."""
+        if value == c.PHONE_DECLINED:
+            return {c.SLOT_PHONE: c.PHONE_DECLINED}
+        try:
+            return {c.SLOT_PHONE: normalize_phone(str(value or ""))}
+        except ValueError:
+            dispatcher.utter_message(response="utter_invalid_phone")
+            return {c.SLOT_PHONE: None}
+
+    # -- category choice after "不对" --------------------------------------------
+    def extract_category_choice(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        """When the choice was asked, passes the raw answer on to ``validate_category_choice``."""
+        if tracker.get_slot(c.SLOT_REQUESTED) != c.SLOT_CATEGORY_CHOICE:
+            return {}
+        return {c.SLOT_CATEGORY_CHOICE: tracker.latest_message.get("text") or ""}
+
+    def validate_category_choice(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        """Applies the chosen category, or hands the choice to a dispatcher; asks again if not understood."""
+        categories = services.get().categories
+        choice = parse_choice(str(value or ""), _alternatives(tracker), categories.find_in)
+        if choice is None:
+            dispatcher.utter_message(text="没看明白您选的是哪一项，请回复前面的序号，比如“1”。")
+            return {c.SLOT_CATEGORY_CHOICE: None}
+        if choice == c.CHOICE_DISPATCHER:
+            update = {c.SLOT_CATEGORY: None, c.SLOT_NEEDS_REVIEW: True}
+        else:
+            update = {c.SLOT_CATEGORY: choice, c.SLOT_NEEDS_REVIEW: False}
+        return {**update, c.SLOT_CATEGORY_CHOICE: choice, c.SLOT_AWAITING_CATEGORY_CHOICE: False,
+                c.SLOT_CONFIRMED: None}
+
+    # -- confirmation -----------------------------------------------------------
+    def validate_confirmed(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        """"对" files the case; "不对" asks which category it is instead."""
+        if value is True:
+            return {c.SLOT_CONFIRMED: True}
+        return {c.SLOT_CONFIRMED: None, c.SLOT_AWAITING_CATEGORY_CHOICE: True, c.SLOT_CATEGORY_CHOICE: None}
+
+
+class ActionAskConfirmed(Action):
+    """Asks the resident to confirm: the problem, the place, the category, the unit and the deadline."""
+
+    def name(self) -> Text:
+        """Action name."""
+        return c.ACTION_ASK_CONFIRMED
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        """Utters the summary computed by ``CaseService.preview`` (the responsibility list and deadline rules)."""
+        svc = services.get()
+        try:
+            preview = svc.cases.preview(
+                tracker.get_slot(c.SLOT_CATEGORY),
+                tracker.get_slot(c.SLOT_MATTER_TYPE) or "other",
+                tracker.get_slot(c.SLOT_TOWNSHIP),
+            )
+        except JuhaobanError as error:
+            dispatcher.utter_message(text=polite_error(error))
+            return []
+        place = tracker.get_slot(c.SLOT_TOWNSHIP) + (tracker.get_slot(c.SLOT_VILLAGE) or "")
+        description = tracker.get_slot(c.SLOT_DESCRIPTION) or ""
+        if len(description) > 60:
+            description = description[:60] + "…"
+        if tracker.get_slot(c.SLOT_NEEDS_REVIEW):
+            kind = f"类别：由调度员判断后分派（先交{preview.lead_unit.name}）"
+        else:
+            cooperating = "、".join(u.name for u in preview.cooperating_units)
+            kind = f"类别：{preview.category_name}\n承办单位：{preview.lead_unit.name}" + (
+                f"（配合：{cooperating}）" if cooperating else ""
+            )
+        dispatcher.utter_message(
+            text=(
+                f"请核对一下：\n问题：{description}\n地点：{place}\n{kind}\n"
+                f"办理时限：{format_deadline_zh(preview.deadline)}\n"
+                "没问题请回复“对”，类别不对请回复“不对”。"
+            )
+        )
+        return []
+
+
+class ActionAskCategoryChoice(Action):
+    """Offers the next most likely categories, numbered, and a last option: let a dispatcher decide."""
+
+    def name(self) -> Text:
+        """Action name."""
+        return c.ACTION_ASK_CATEGORY_CHOICE
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        """Utters the numbered options (the NLU ranking without the rejected category)."""
+        categories = services.get().categories
+        options = _alternatives(tracker)
+        lines = [f"{i}. {categories.name(code)}" for i, code in enumerate(options, start=1)]
+        lines.append(f"{len(options) + 1}. 都不是 / 不确定，交给工作人员判断")
+        dispatcher.utter_message(text="那可能是下面哪一类？请回复序号：\n" + "\n".join(lines))
+        return []
+
+
+class ActionSubmitReport(Action):
+    """Files the confirmed report as a case and tells the resident its number, unit and deadline."""
+
+    def name(self) -> Text:
+        """Action name."""
+        return c.ACTION_SUBMIT_REPORT
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        """Files the case in one transaction; on failure says so and keeps every slot (nothing is lost)."""
+        from workflow.cases import NewReport
+
+        phone = tracker.get_slot(c.SLOT_PHONE)
+        report = NewReport(
+            description=tracker.get_slot(c.SLOT_DESCRIPTION) or "",
+            category_code=tracker.get_slot(c.SLOT_CATEGORY),
+            suggested_category_code=tracker.get_slot(c.SLOT_SUGGESTED_CATEGORY),
+            category_confidence=tracker.get_slot(c.SLOT_CATEGORY_CONFIDENCE),
+            category_ranking=tracker.get_slot(c.SLOT_CATEGORY_RANKING) or [],
+            matter_type=tracker.get_slot(c.SLOT_MATTER_TYPE) or "other",
+            township=tracker.get_slot(c.SLOT_TOWNSHIP),
+            village=tracker.get_slot(c.SLOT_VILLAGE),
+            reporter_id=tracker.sender_id,
+            reporter_phone=None if phone in (None, c.PHONE_DECLINED) else phone,
+            channel=tracker.get_latest_input_channel() or "unknown",
+            needs_review=bool(tracker.get_slot(c.SLOT_NEEDS_REVIEW)),
+        )
+        try:
+            case = services.get().cases.file_report(report)
+        except JuhaobanError as error:
+            dispatcher.utter_message(text=polite_error(error))
+            return _ask_again()
+        except Exception:  # the database is down: say so honestly, keep the slots for a retry
+            logger.exception("Filing a report for %s failed", tracker.sender_id)
+            dispatcher.utter_message(response="utter_submit_failed")
+            return _ask_again()
+        unit = case.lead_unit.name if case.lead_unit else "调度中心"
+        dispatcher.utter_message(
+            text=(
+                f"已为您登记，工单号 {case.case_id}。\n由{unit}负责办理，"
+                f"办理时限：{format_deadline_zh(case.deadline)}。\n"
+                "办理进展会在这里通知您，也可以随时发送工单号查询。"
+            )
+        )
+        return [SlotSet(slot, None) for slot in REPORT_SLOTS] + [SlotSet(c.SLOT_LAST_CASE_ID, case.case_id)]

@@ -1,0 +1,57 @@
+"""The ``workflow`` services the actions use, built once per action-server process from the environment.
+
+Actions hold no SQL: they call ``CaseService`` and the gazetteer. ``configure`` lets tests inject services.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Optional
+
+from actions.categories import CategoryNames
+from workflow.cases import CaseService
+from workflow.db import make_engine, make_session_factory
+from workflow.gazetteer import Gazetteer
+from workflow.settings import Settings
+from workflow.workcalendar import WorkingCalendar
+
+
+@dataclass
+class Services:
+    """What the actions need: the case service, the gazetteer and the category names."""
+
+    cases: CaseService
+    gazetteer: Gazetteer
+    categories: CategoryNames
+
+
+_lock = threading.Lock()
+_services: Optional[Services] = None
+
+
+def build(settings: Settings) -> Services:
+    """Builds the services for ``settings`` (engine, calendar, gazetteer, category names)."""
+    engine = make_engine(settings.database_url)
+    calendar = WorkingCalendar.default(settings.data_dir)
+    return Services(
+        cases=CaseService(make_session_factory(engine), calendar),
+        gazetteer=Gazetteer.load(settings.data_dir),
+        categories=CategoryNames.load(settings.data_dir),
+    )
+
+
+def get() -> Services:
+    """Returns the process-wide services, building them from ``Settings.from_env()`` on first use."""
+    global _services
+    with _lock:
+        if _services is None:
+            _services = build(Settings.from_env())
+        return _services
+
+
+def configure(services: Optional[Services]) -> None:
+    """Replaces the process-wide services (tests); ``None`` rebuilds from the environment on next use."""
+    global _services
+    with _lock:
+        _services = services

@@ -1,0 +1,74 @@
+"""The ``juhaoban`` command: ``serve``, ``train``, ``migrate``, ``replay``, ``eval``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="juhaoban", description="巨好办 command-line tools")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="migrate, load reference data, train if needed, run all three servers")
+    serve.add_argument("--rasa-port", type=int, default=5005)
+    serve.add_argument("--actions-port", type=int, default=5055)
+    serve.add_argument("--admin-port", type=int, default=8000)
+    serve.add_argument("--no-train", action="store_true", help="fail instead of training when no model is current")
+
+    train = commands.add_parser("train", help="train the Rasa model when its inputs changed")
+    train.add_argument("--force", action="store_true", help="train even when the current model exists")
+
+    commands.add_parser("migrate", help="migrate the database and load the reference data")
+
+    replay = commands.add_parser("replay", help="drive a CSV's texts through the REST channel as residents")
+    replay.add_argument("file", type=Path)
+    replay.add_argument("--url", default="http://127.0.0.1:5005/webhooks/rest/webhook")
+    replay.add_argument("--concurrency", type=int, default=4)
+    replay.add_argument("--limit", type=int, default=None)
+
+    evaluate = commands.add_parser("eval", help="score categories against a board CSV's labels")
+    evaluate.add_argument("file", type=Path)
+    evaluate.add_argument("--url", default=None, help="a running Rasa server (default: load the model here)")
+    evaluate.add_argument("--model", type=Path, default=None)
+    return parser
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    """Entry point of the ``juhaoban`` console script; returns the exit code."""
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.command == "serve":
+        from juhaoban.serve import Ports, run
+
+        return run(Ports(args.rasa_port, args.actions_port, args.admin_port), train=not args.no_train)
+    if args.command == "train":
+        from juhaoban.training import ensure_model
+
+        print(ensure_model(force=args.force))
+        return 0
+    if args.command == "migrate":
+        from juhaoban.serve import prepare
+        from workflow.settings import Settings
+
+        prepare(Settings.from_env())
+        return 0
+    if args.command == "replay":
+        from juhaoban.replay import run
+
+        return run(args.file, args.url, args.concurrency, args.limit)
+    if args.command == "eval":
+        from juhaoban.evaluate import evaluate
+
+        report = asyncio.run(evaluate(args.file, url=args.url, model=args.model))
+        print(report.format())
+        return 0
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
