@@ -1,0 +1,510 @@
+"""Filing and reading cases (工单): the service the bot's actions and the admin API call.
+
+A filed case starts in status ``reported``, routed by the responsibility list (:mod:`workflow.routing`) and with a
+deadline computed as if accepted at filing time (:mod:`workflow.deadlines`; the closed loop recomputes it at
+acceptance). Filing writes the case and its ``filed`` audit event in one transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import math
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload, sessionmaker
+
+from workflow.case_ids import allocate_case_id
+from workflow.deadlines import MatterType, compute_deadline
+from workflow.exceptions import CaseNotFound, InvalidReport, NotCaseOwner, UnknownCategory, UnknownTownship
+from workflow.gazetteer import Gazetteer
+from workflow.gazetteer import Township as Place
+from workflow.models import Case, CaseEvent, Category, Unit
+from workflow.phones import normalize_phone
+from workflow.routing import Routing, UnitRef, dispatch_routing, route
+from workflow.status import CaseStatus, describe_status, status_label
+from workflow.textnorm import normalize_term
+from workflow.workcalendar import WorkingCalendar
+
+logger = logging.getLogger(__name__)
+
+Clock = Callable[[], dt.datetime]
+
+#: Upper bound of ``limit`` in :meth:`CaseService.list_cases`.
+MAX_LIST_LIMIT = 200
+# Column widths (models.py); longer values would be cut or rejected by PostgreSQL.
+_MAX_REPORTER_ID = 128
+_MAX_CHANNEL = 32
+_MAX_VILLAGE = 128
+
+
+def utc_now() -> dt.datetime:
+    """The current time as an aware UTC datetime (the default clock)."""
+    return dt.datetime.now(dt.timezone.utc)
+
+
+@dataclass(frozen=True, kw_only=True)
+class NewReport:
+    """A resident's report as the bot collected it.
+
+    Attributes:
+        description: What the resident said, whole (never truncated).
+        category_code: One of the 28 category codes (Open311 service_code); None when ``needs_review``.
+        suggested_category_code: The NLU's best category, kept for the dispatcher even when not used.
+        category_confidence: NLU confidence of the suggestion, 0–1.
+        category_ranking: NLU ranking, ``[{"name": <category code>, "confidence": <0–1>}, …]``.
+        matter_type: A :class:`MatterType` or its code; decides the deadline.
+        township: Township code, name or alias as the resident gave it (王虎寨, 王虎寨镇, wanghuzhai_zhen); may be
+            None when ``village`` names a village unambiguously.
+        village: Village as the resident gave it (free text), optional.
+        reporter_id: The channel's sender id.
+        reporter_phone: Phone for call-backs, optional; mainland mobile or landline.
+        channel: Channel name (``rest``, ``wechat``, ``hotline``, ``socketio``, …).
+        needs_review: The resident asked a dispatcher to choose the category.
+    """
+
+    description: str
+    category_code: str | None
+    matter_type: MatterType | str
+    township: str | None
+    reporter_id: str
+    channel: str = "rest"
+    suggested_category_code: str | None = None
+    category_confidence: float | None = None
+    category_ranking: Sequence[Mapping[str, Any]] = ()
+    village: str | None = None
+    reporter_phone: str | None = None
+    needs_review: bool = False
+
+
+@dataclass(frozen=True)
+class ReportPreview:
+    """What the bot states before the resident confirms a report.
+
+    ``deadline`` is aware UTC, computed as if the case were accepted now. ``category_code``/``category_name`` are
+    None for a report left to a dispatcher (lead unit: the county dispatch centre).
+    """
+
+    category_code: str | None
+    category_name: str | None
+    lead_unit: UnitRef
+    cooperating_units: list[UnitRef]
+    deadline: dt.datetime
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready values; ``deadline`` as ISO 8601 with offset."""
+        return {
+            "category": self.category_code,
+            "category_name": self.category_name,
+            "lead_unit": self.lead_unit.to_dict(),
+            "cooperating_units": [u.to_dict() for u in self.cooperating_units],
+            "deadline": self.deadline.isoformat(),
+        }
+
+
+@dataclass(frozen=True)
+class CaseView:
+    """A case as shown to residents, staff and API clients (read-only; datetimes aware UTC)."""
+
+    case_id: str
+    status: CaseStatus
+    category: str | None
+    category_name: str | None
+    suggested_category: str | None
+    category_confidence: float | None
+    matter_type: MatterType
+    importance_level: int | None
+    township: str
+    township_name: str
+    village: str | None
+    village_code: str | None
+    description: str
+    reporter: str
+    reporter_phone: str | None
+    channel: str
+    created_at: dt.datetime
+    accepted_at: dt.datetime | None
+    deadline: dt.datetime
+    updated_at: dt.datetime
+    lead_unit: UnitRef
+    cooperating_units: tuple[UnitRef, ...] = field(default_factory=tuple)
+    needs_review: bool = False
+
+    @property
+    def status_label(self) -> str:
+        """Short resident-facing label, e.g. ``已派单至县生态环境分局``."""
+        return status_label(self.status, self.lead_unit.name)
+
+    @property
+    def status_description(self) -> str:
+        """One resident-facing sentence about the case (:func:`workflow.status.describe_status`)."""
+        return describe_status(self)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready values: enums as their codes, datetimes as ISO 8601 with offset, units as ``{code, name}``."""
+        return {
+            "case_id": self.case_id,
+            "status": self.status.value,
+            "status_label": self.status_label,
+            "status_description": self.status_description,
+            "category": self.category,
+            "category_name": self.category_name,
+            "suggested_category": self.suggested_category,
+            "category_confidence": self.category_confidence,
+            "matter_type": self.matter_type.value,
+            "importance_level": self.importance_level,
+            "township": self.township,
+            "township_name": self.township_name,
+            "village": self.village,
+            "village_code": self.village_code,
+            "description": self.description,
+            "reporter": self.reporter,
+            "reporter_phone": self.reporter_phone,
+            "channel": self.channel,
+            "created_at": self.created_at.isoformat(),
+            "accepted_at": self.accepted_at.isoformat() if self.accepted_at else None,
+            "deadline": self.deadline.isoformat(),
+            "updated_at": self.updated_at.isoformat(),
+            "lead_unit": self.lead_unit.to_dict(),
+            "cooperating_units": [u.to_dict() for u in self.cooperating_units],
+            "needs_review": self.needs_review,
+        }
+
+
+class CaseService:
+    """Files and reads cases.
+
+    Args:
+        session_factory: From :func:`workflow.db.make_session_factory`, over a migrated database with reference
+            data loaded.
+        calendar: Working-day calendar for deadlines.
+        clock: Returns the current time as an aware datetime; default :func:`utc_now`. Read once per operation.
+    """
+
+    def __init__(self, session_factory: sessionmaker, calendar: WorkingCalendar, clock: Clock | None = None) -> None:
+        self._session_factory = session_factory
+        self._calendar = calendar
+        self._clock = clock or utc_now
+
+    def _now(self) -> dt.datetime:
+        now = self._clock()
+        if now.tzinfo is None or now.utcoffset() is None:
+            raise ValueError(f"clock returned naive datetime {now.isoformat()}")
+        return now.astimezone(dt.timezone.utc)
+
+    # ------------------------------------------------------------------ filing
+    def preview(
+        self, category_code: str | None, matter_type: MatterType | str, township: str | None
+    ) -> ReportPreview:
+        """Say where a report would go and by when, before the resident confirms.
+
+        Args:
+            category_code: A category code, or None for a report a dispatcher will classify.
+            matter_type: A :class:`MatterType` or its code.
+            township: Township code, name or alias.
+
+        Raises:
+            UnknownCategory: ``category_code`` is not one of the 28.
+            UnknownTownship: ``township`` names no township.
+            InvalidReport: ``matter_type`` is not a known code.
+        """
+        matter = _matter_type(matter_type)
+        now = self._now()
+        with self._session_factory() as session:
+            place = _resolve_place(Gazetteer.from_session(session), township, None)
+            category = _category(session, category_code) if category_code else None
+            routing = route(session, category.code, place.code) if category else dispatch_routing(session)
+        return ReportPreview(
+            category_code=category.code if category else None,
+            category_name=category.name if category else None,
+            lead_unit=routing.lead,
+            cooperating_units=list(routing.cooperating),
+            deadline=compute_deadline(matter, now, self._calendar),
+        )
+
+    def file_report(self, report: NewReport) -> CaseView:
+        """File a resident's report as a new case in status ``reported``.
+
+        In one transaction: allocates the case id (``JL<YYYYMMDD>-<nnnn>``, Asia/Shanghai filing date), routes the
+        case (responsibility list; a report with ``needs_review`` and no category goes to the county dispatch
+        centre, whose dispatcher classifies it), computes the deadline as if accepted now, writes the case and a
+        ``filed`` event (actor: the reporter, role ``resident``).
+
+        Raises:
+            InvalidReport: Empty description, unknown matter type, missing reporter id or channel, a phone that is
+                not a mainland mobile/landline, a confidence outside 0–1, a malformed ranking, or no category
+                without ``needs_review``. ``context["field"]`` names the field.
+            UnknownCategory: ``category_code`` is not one of the 28.
+            UnknownTownship: The township (or, without one, the village) names no township.
+        """
+        fields = _validated_fields(report)
+        now = self._now()
+        with self._session_factory.begin() as session:
+            gazetteer = Gazetteer.from_session(session)
+            place = _resolve_place(gazetteer, report.township, report.village)
+            village = gazetteer.resolve_village(report.village, place.code) if report.village else None
+            category = _category(session, report.category_code) if report.category_code else None
+            suggested = _suggested_category(session, report.suggested_category_code)
+            routing: Routing = route(session, category.code, place.code) if category else dispatch_routing(session)
+            deadline = compute_deadline(fields["matter_type"], now, self._calendar)
+            case = Case(
+                case_id=allocate_case_id(session, now),
+                status=CaseStatus.REPORTED.value,
+                category_code=category.code if category else None,
+                suggested_category_code=suggested,
+                category_confidence=fields["category_confidence"],
+                category_ranking=fields["category_ranking"],
+                matter_type=fields["matter_type"].value,
+                needs_review=report.needs_review,
+                township_code=place.code,
+                village_code=village.code if village else None,
+                village_name=fields["village"],
+                description=fields["description"],
+                reporter_id=fields["reporter_id"],
+                reporter_phone=fields["reporter_phone"],
+                channel=fields["channel"],
+                lead_unit_code=routing.lead.code,
+                cooperating_unit_codes=[u.code for u in routing.cooperating],
+                created_at=now,
+                deadline=deadline,
+                updated_at=now,
+            )
+            case.events.append(
+                CaseEvent(
+                    at=now,
+                    actor=fields["reporter_id"],
+                    actor_role="resident",
+                    event="filed",
+                    from_status=None,
+                    to_status=CaseStatus.REPORTED.value,
+                    note="",
+                    data={
+                        "channel": fields["channel"],
+                        "category": case.category_code,
+                        "suggested_category": suggested,
+                        "category_confidence": fields["category_confidence"],
+                        "matter_type": case.matter_type,
+                        "township": place.code,
+                        "village": case.village_code,
+                        "lead_unit": routing.lead.code,
+                        "cooperating_units": case.cooperating_unit_codes,
+                        "deadline": deadline.isoformat(),
+                        "needs_review": report.needs_review,
+                    },
+                )
+            )
+            session.add(case)
+            session.flush()
+            view = _views(session, [case])[0]
+        logger.info("filed case %s (%s, lead %s)", view.case_id, view.category or "needs review", view.lead_unit.code)
+        return view
+
+    # ------------------------------------------------------------------ reading
+    def get_case(self, case_id: str, *, reporter_id: str | None = None) -> CaseView:
+        """Return one case by its case id (case, full-width and spaces are forgiven: ``jl20261129-0007``).
+
+        Args:
+            case_id: ``JL<YYYYMMDD>-<nnnn>``.
+            reporter_id: When given (a resident asking), the case must be theirs.
+
+        Raises:
+            CaseNotFound: No case has ``case_id``.
+            NotCaseOwner: ``reporter_id`` is given and is not the case's reporter.
+        """
+        wanted = normalize_term(case_id or "").upper()
+        with self._session_factory() as session:
+            case = session.execute(_case_query().where(Case.case_id == wanted)).scalar_one_or_none()
+            if case is None:
+                raise CaseNotFound(f"no case {wanted!r}", case_id=wanted)
+            if reporter_id is not None and case.reporter_id != reporter_id:
+                raise NotCaseOwner(f"case {wanted!r} was reported by somebody else", case_id=wanted)
+            return _views(session, [case])[0]
+
+    def list_cases(
+        self,
+        *,
+        reporter: str | None = None,
+        status: CaseStatus | str | None = None,
+        category: str | None = None,
+        township: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> list[CaseView]:
+        """Cases matching all given filters, newest first (by filing time, then id).
+
+        Args:
+            reporter: Reporter id (channel sender id).
+            status: A :class:`CaseStatus` or its code.
+            category: Category code.
+            township: Township code.
+            limit: 1 to :data:`MAX_LIST_LIMIT`.
+            offset: Rows to skip, >= 0.
+
+        Raises:
+            ValueError: Unknown status, or ``limit``/``offset`` out of range.
+        """
+        if not 1 <= limit <= MAX_LIST_LIMIT:
+            raise ValueError(f"limit must be between 1 and {MAX_LIST_LIMIT}, got {limit}")
+        if offset < 0:
+            raise ValueError(f"offset must be >= 0, got {offset}")
+        query = _case_query()
+        if reporter is not None:
+            query = query.where(Case.reporter_id == reporter)
+        if status is not None:
+            query = query.where(Case.status == CaseStatus(status).value)
+        if category is not None:
+            query = query.where(Case.category_code == category)
+        if township is not None:
+            query = query.where(Case.township_code == township)
+        query = query.order_by(Case.created_at.desc(), Case.id.desc()).limit(limit).offset(offset)
+        with self._session_factory() as session:
+            return _views(session, list(session.execute(query).scalars()))
+
+    def cases_of_reporter(self, reporter_id: str, limit: int = 5) -> list[CaseView]:
+        """A resident's latest cases, newest first (for 「查一下我反映的问题」)."""
+        return self.list_cases(reporter=reporter_id, limit=limit)
+
+
+# ---------------------------------------------------------------------- helpers
+def _matter_type(value: MatterType | str) -> MatterType:
+    try:
+        return MatterType(value)
+    except ValueError:
+        raise InvalidReport(f"unknown matter type {value!r}", field="matter_type", value=str(value)) from None
+
+
+def _validated_fields(report: NewReport) -> dict[str, Any]:
+    """Check what needs no database; return the cleaned values."""
+    description = (report.description or "").strip()
+    if not description:
+        raise InvalidReport("the description is empty", field="description")
+    reporter_id = (report.reporter_id or "").strip()
+    if not reporter_id or len(reporter_id) > _MAX_REPORTER_ID:
+        raise InvalidReport(f"reporter id must be 1–{_MAX_REPORTER_ID} characters", field="reporter_id")
+    channel = (report.channel or "").strip()
+    if not channel or len(channel) > _MAX_CHANNEL:
+        raise InvalidReport(f"channel must be 1–{_MAX_CHANNEL} characters", field="channel")
+    if report.category_code is None and not report.needs_review:
+        raise InvalidReport("a category is required unless a dispatcher is to choose it", field="category_code")
+    phone = None
+    if report.reporter_phone is not None and report.reporter_phone.strip():
+        try:
+            phone = normalize_phone(report.reporter_phone)
+        except ValueError:
+            raise InvalidReport(
+                "the phone number is not a mainland mobile or landline number", field="reporter_phone"
+            ) from None
+    village = (report.village or "").strip() or None
+    if village is not None and len(village) > _MAX_VILLAGE:
+        raise InvalidReport(f"village must be at most {_MAX_VILLAGE} characters", field="village")
+    return {
+        "description": description,
+        "reporter_id": reporter_id,
+        "channel": channel,
+        "matter_type": _matter_type(report.matter_type),
+        "reporter_phone": phone,
+        "village": village,
+        "category_confidence": _confidence(report.category_confidence, "category_confidence"),
+        "category_ranking": _ranking(report.category_ranking),
+    }
+
+
+def _confidence(value: Any, field_name: str) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise InvalidReport(f"{field_name} must be a number", field=field_name)
+    if not 0.0 <= value <= 1.0:
+        raise InvalidReport(f"{field_name} must be between 0 and 1", field=field_name, value=value)
+    return float(value)
+
+
+def _ranking(ranking: Iterable[Mapping[str, Any]] | None) -> list[dict[str, Any]]:
+    cleaned = []
+    for item in ranking or ():
+        name = item.get("name") if isinstance(item, Mapping) else None
+        if not isinstance(name, str) or not name:
+            raise InvalidReport("each category ranking entry needs a name", field="category_ranking")
+        cleaned.append({"name": name, "confidence": _confidence(item.get("confidence"), "category_ranking")})
+    return cleaned
+
+
+def _category(session: Session, code: str) -> Category:
+    category = session.get(Category, code)
+    if category is None:
+        raise UnknownCategory(f"unknown category {code!r}", category=code)
+    return category
+
+
+def _suggested_category(session: Session, code: str | None) -> str | None:
+    """The NLU's suggestion is advice for the dispatcher: an unknown code is dropped (logged), not fatal."""
+    if not code:
+        return None
+    if session.get(Category, code) is None:
+        logger.warning("dropping unknown suggested category %r", code)
+        return None
+    return code
+
+
+def _resolve_place(gazetteer: Gazetteer, township: str | None, village: str | None) -> Place:
+    if township is not None and township.strip():
+        place = gazetteer.resolve_township(township)
+        if place is None:
+            raise UnknownTownship(f"no township called {township!r}", township=township)
+        return place
+    if village:
+        found = gazetteer.resolve_village(village)
+        if found is not None:
+            return gazetteer.township(found.township_code)
+        raise UnknownTownship(f"no township given and village {village!r} names none", township=None, village=village)
+    raise UnknownTownship("no township given", township=None)
+
+
+def _case_query():
+    return select(Case).options(
+        selectinload(Case.category),
+        selectinload(Case.township),
+        selectinload(Case.village),
+        selectinload(Case.lead_unit),
+    )
+
+
+def _views(session: Session, cases: Sequence[Case]) -> list[CaseView]:
+    codes = {code for case in cases for code in (case.cooperating_unit_codes or [])}
+    names: dict[str, str] = {}
+    if codes:
+        names = dict(session.execute(select(Unit.code, Unit.name).where(Unit.code.in_(codes))).all())
+    return [_view(case, names) for case in cases]
+
+
+def _view(case: Case, unit_names: Mapping[str, str]) -> CaseView:
+    return CaseView(
+        case_id=case.case_id,
+        status=CaseStatus(case.status),
+        category=case.category_code,
+        category_name=case.category.name if case.category else None,
+        suggested_category=case.suggested_category_code,
+        category_confidence=case.category_confidence,
+        matter_type=MatterType(case.matter_type),
+        importance_level=case.importance_level,
+        township=case.township_code,
+        township_name=case.township.name,
+        village=case.village.name if case.village else case.village_name,
+        village_code=case.village_code,
+        description=case.description,
+        reporter=case.reporter_id,
+        reporter_phone=case.reporter_phone,
+        channel=case.channel,
+        created_at=case.created_at,
+        accepted_at=case.accepted_at,
+        deadline=case.deadline,
+        updated_at=case.updated_at,
+        lead_unit=UnitRef(code=case.lead_unit_code, name=case.lead_unit.name),
+        cooperating_units=tuple(
+            UnitRef(code=code, name=unit_names.get(code, code)) for code in case.cooperating_unit_codes or []
+        ),
+        needs_review=case.needs_review,
+    )

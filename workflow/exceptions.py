@@ -1,0 +1,72 @@
+"""Domain errors of the case workflow.
+
+Every error carries a short snake_case ``code`` and a ``context`` dict of JSON-ready values, so that each caller
+translates it once: the admin API to an HTTP status (one error handler), the bot's actions to a polite Chinese reply.
+Messages are for logs and developers, not residents.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class JuhaobanError(Exception):
+    """Base class of all domain errors.
+
+    Attributes:
+        code: Short snake_case identifier, stable across releases (callers switch on it).
+        context: JSON-ready details naming what was wrong (ids, field names, offending values).
+    """
+
+    code = "juhaoban_error"
+
+    def __init__(self, message: str, **context: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.context: dict[str, Any] = dict(context)
+
+    def __str__(self) -> str:
+        if not self.context:
+            return self.message
+        details = ", ".join(f"{key}={value!r}" for key, value in sorted(self.context.items()))
+        return f"{self.message} ({details})"
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return ``{"code", "message", "context"}`` for API responses and logs."""
+        return {"code": self.code, "message": self.message, "context": dict(self.context)}
+
+
+class CaseNotFound(JuhaobanError):
+    """No case (工单) has the given case id. Context: ``case_id``."""
+
+    code = "case_not_found"
+
+
+class UnknownCategory(JuhaobanError):
+    """A category code is not one of the responsibility list's categories. Context: ``category``."""
+
+    code = "unknown_category"
+
+
+class UnknownTownship(JuhaobanError):
+    """A township name, alias or code matches none of the county's townships. Context: ``township``."""
+
+    code = "unknown_township"
+
+
+class InvalidReport(JuhaobanError):
+    """A resident's report cannot be filed as given. Context: ``field`` and, where safe, ``value``."""
+
+    code = "invalid_report"
+
+
+class ReferenceDataError(JuhaobanError):
+    """Reference data (responsibility list, gazetteer) is malformed. Context: ``file`` and ``entry``."""
+
+    code = "reference_data_error"
+
+
+class NotCaseOwner(JuhaobanError):
+    """A resident asked about a case somebody else reported. Context: ``case_id``."""
+
+    code = "not_case_owner"

@@ -1,0 +1,78 @@
+"""Process settings read from the environment (12-factor style), shared by the bot, action server, admin API and CLI."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+#: The repository root: the parent of the ``workflow`` package directory.
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+DEFAULT_DATA_DIR = REPO_ROOT / "data"
+DEFAULT_DATABASE_PATH = REPO_ROOT / "var" / "juhaoban.db"
+TIMEZONE = "Asia/Shanghai"
+
+# Heroku-style and plain URLs name no driver (or a deprecated scheme); psycopg2 is the driver we ship.
+_POSTGRES_SCHEMES = ("postgres://", "postgresql://")
+_POSTGRES_DRIVER_SCHEME = "postgresql+psycopg2://"
+
+
+def normalize_database_url(url: str) -> str:
+    """Return ``url`` with ``postgres://`` and ``postgresql://`` rewritten to ``postgresql+psycopg2://``.
+
+    URLs that already name a driver (``postgresql+psycopg2://``, ``sqlite:///…``) are returned unchanged.
+
+    Raises:
+        ValueError: ``url`` is empty.
+    """
+    url = url.strip()
+    if not url:
+        raise ValueError("database URL is empty")
+    for scheme in _POSTGRES_SCHEMES:
+        if url.startswith(scheme):
+            return _POSTGRES_DRIVER_SCHEME + url[len(scheme) :]
+    return url
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Settings of one process.
+
+    Attributes:
+        database_url: SQLAlchemy URL; PostgreSQL in production, SQLite file for development.
+        redis_url: Redis URL for shared stores (locks, dedup, rate limits), or None for in-memory stores.
+        admin_token: Bearer token of the admin API, or None (admin API disabled).
+        data_dir: Directory holding ``reference/``, ``calendar/`` and ``nlu/`` data.
+        timezone: IANA zone for working-day rules and display; datetimes are stored in UTC.
+    """
+
+    database_url: str
+    redis_url: str | None = None
+    admin_token: str | None = None
+    data_dir: Path = DEFAULT_DATA_DIR
+    timezone: str = TIMEZONE
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read settings from ``environ`` (default ``os.environ``).
+
+        Variables: ``DATABASE_URL`` (default ``sqlite:///<repo>/var/juhaoban.db``; ``postgres://`` and
+        ``postgresql://`` are normalised to ``postgresql+psycopg2://``), ``REDIS_URL``, ``JUHAOBAN_ADMIN_TOKEN``,
+        ``JUHAOBAN_DATA_DIR`` (default ``<repo>/data``). Empty values count as unset.
+        """
+        env = os.environ if environ is None else environ
+
+        def get(name: str) -> str | None:
+            value = env.get(name, "").strip()
+            return value or None
+
+        database_url = get("DATABASE_URL") or f"sqlite:///{DEFAULT_DATABASE_PATH}"
+        data_dir = get("JUHAOBAN_DATA_DIR")
+        return cls(
+            database_url=normalize_database_url(database_url),
+            redis_url=get("REDIS_URL"),
+            admin_token=get("JUHAOBAN_ADMIN_TOKEN"),
+            data_dir=Path(data_dir).expanduser().resolve() if data_dir else DEFAULT_DATA_DIR,
+        )
