@@ -1,0 +1,61 @@
+"""Run the admin API: ``python -m admin --host 0.0.0.0 --port 8000``.
+
+One worker process with the access log on. Settings come from the environment
+(:meth:`workflow.settings.Settings.from_env`); ``JUHAOBAN_ADMIN_TOKEN`` must be set.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging.config
+import sys
+from typing import Sequence
+
+from sanic.log import LOGGING_CONFIG_DEFAULTS
+
+from admin.app import create_app
+from admin.auth import AdminTokenMissing
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8000
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse arguments, build the app and serve until interrupted.
+
+    Args:
+        argv: Command-line arguments without the program name; default ``sys.argv[1:]``.
+
+    Returns:
+        The process exit status: 0 after a clean shutdown, 2 when the configuration is unusable
+        (no admin token).
+    """
+    args = _parser().parse_args(argv)
+    _configure_logging()
+    try:
+        app = create_app()
+    except AdminTokenMissing as error:
+        print(f"admin: {error}", file=sys.stderr)
+        return 2
+    app.run(host=args.host, port=args.port, workers=1, access_log=True, debug=False)
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m admin", description="巨好办 admin/management API")
+    parser.add_argument("--host", default=DEFAULT_HOST, help=f"interface to bind (default {DEFAULT_HOST})")
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"TCP port (default {DEFAULT_PORT})")
+    return parser
+
+
+def _configure_logging() -> None:
+    # sanic's own format for its loggers (the access log needs its formatter's extra fields),
+    # plus the same console handler for our packages.
+    # (A shallow copy: the handler entries hold sys.stdout/sys.stderr, which cannot be deep-copied.)
+    ours = {name: {"level": "INFO", "handlers": ["console"], "propagate": False} for name in ("admin", "workflow")}
+    config = {**LOGGING_CONFIG_DEFAULTS, "loggers": {**LOGGING_CONFIG_DEFAULTS["loggers"], **ours}}
+    logging.config.dictConfig(config)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,83 @@
+"""The admin application factory: ``create_app()`` wires settings, database, services and routes.
+
+Start-up order (sanic listeners): ``before_server_start`` opens the engine and session factory, reads
+the reference data (category codes and townships used to validate filters) and builds the
+``CaseService`` unless one was injected; ``after_server_stop`` disposes the engine. Everything lives
+on ``app.ctx``: ``settings``, ``engine``, ``session_factory``, ``reference``, ``cases``.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from sanic import Sanic
+
+from admin import auth
+from admin.cases import cases_blueprint
+from admin.errors import register_error_handler
+from admin.health import health_blueprint
+from workflow.cases import CaseService
+from workflow.db import make_engine, make_session_factory
+from workflow.reference import ReferenceData
+from workflow.settings import Settings
+from workflow.workcalendar import WorkingCalendar
+
+logger = logging.getLogger(__name__)
+
+APP_NAME_PREFIX = "juhaoban_admin"
+
+
+def create_app(settings: Settings | None = None, *, case_service: CaseService | None = None) -> Sanic:
+    """Build the admin/management API application.
+
+    Each call returns a new app with a unique name (sanic 21.12 keeps a process-wide registry of
+    app names), so tests can build as many as they need.
+
+    Args:
+        settings: Process settings; default :meth:`Settings.from_env`. ``database_url`` is used for
+            the engine (health check, and the case service when none is injected); ``data_dir`` for
+            the reference data and working calendar; ``admin_token`` guards ``/api``.
+        case_service: A ready :class:`CaseService` to use instead of building one at start-up (tests
+            inject one with a frozen clock). It should work on the same database as
+            ``settings.database_url``, which the health check pings.
+
+    Returns:
+        The sanic app; run it with ``app.run(...)`` (see ``python -m admin``).
+
+    Raises:
+        admin.auth.AdminTokenMissing: ``settings.admin_token`` is not set: the API never runs
+            without authentication.
+    """
+    settings = settings or Settings.from_env()
+    token = auth.require_admin_token(settings.admin_token)
+
+    app = Sanic(f"{APP_NAME_PREFIX}_{uuid.uuid4().hex}", configure_logging=False)
+    app.ctx.settings = settings
+    app.ctx.injected_case_service = case_service
+
+    app.register_listener(_open_resources, "before_server_start")
+    app.register_listener(_close_resources, "after_server_stop")
+    app.register_middleware(auth.bearer_token_middleware(token), "request")
+    register_error_handler(app)
+    app.blueprint(health_blueprint())
+    app.blueprint(cases_blueprint())
+    return app
+
+
+async def _open_resources(app: Sanic, _loop: object) -> None:
+    settings: Settings = app.ctx.settings
+    app.ctx.engine = make_engine(settings.database_url)
+    app.ctx.session_factory = make_session_factory(app.ctx.engine)
+    # Read (and validate) the reference files once: a broken responsibility list stops start-up here.
+    app.ctx.reference = ReferenceData.load(settings.data_dir)
+    app.ctx.cases = app.ctx.injected_case_service or CaseService(
+        app.ctx.session_factory, WorkingCalendar.default(settings.data_dir)
+    )
+    logger.info("Admin API ready (database %s)", app.ctx.engine.url.render_as_string(hide_password=True))
+
+
+async def _close_resources(app: Sanic, _loop: object) -> None:
+    engine = getattr(app.ctx, "engine", None)
+    if engine is not None:
+        engine.dispose()

@@ -1,0 +1,155 @@
+"""Parsing and validation of the case-list query string (``GET /api/cases?...``).
+
+Only the parameters named here are read; anything else in the query string is ignored so clients
+can add their own (cache busters, tracing ids). Empty values (``?status=``) count as absent.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Collection, Mapping, Sequence
+
+from workflow.reference import ReferenceData
+from workflow.status import CaseStatus
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 200
+# Far beyond any county's case count, and well inside the 64-bit integers every database accepts
+# for OFFSET, so a huge value is a 422 and never a database error.
+MAX_OFFSET = 1_000_000_000
+MAX_TEXT_LENGTH = 200
+
+# ASCII digits only: ``int()`` would also accept "+5", " 5", "1_000" and non-ASCII digits.
+_DIGITS = re.compile(r"[0-9]+")
+
+
+class InvalidQueryParameter(Exception):
+    """A query parameter has a value the API cannot use (the error handler answers 422).
+
+    Attributes:
+        code: ``invalid_query_parameter``.
+        context: ``{"parameter": name, "value": given value, "allowed": … (when a closed set)}``.
+    """
+
+    code = "invalid_query_parameter"
+
+    def __init__(
+        self, parameter: str, value: str, reason: str, allowed: Sequence[str] | None = None
+    ) -> None:
+        super().__init__(f"Query parameter '{parameter}' {reason}.")
+        self.context: dict[str, Any] = {"parameter": parameter, "value": value}
+        if allowed is not None:
+            self.context["allowed"] = list(allowed)
+
+
+@dataclass(frozen=True)
+class CaseQuery:
+    """Validated filters and page of a case listing.
+
+    Attributes:
+        reporter: The channel's sender id of the resident (``cases.reporter_id``), exact match.
+        status: A ``CaseStatus`` value, e.g. ``reported``.
+        category: One of the 28 category codes (Open311 service_code), e.g. ``eco_environment``.
+        township: A township code, e.g. ``julu_zhen`` (names and aliases are resolved to it).
+        limit: Page size, 1..200.
+        offset: Number of cases to skip, newest first.
+    """
+
+    reporter: str | None = None
+    status: str | None = None
+    category: str | None = None
+    township: str | None = None
+    limit: int = DEFAULT_LIMIT
+    offset: int = 0
+
+    def filters(self) -> dict[str, Any]:
+        """Keyword arguments for ``CaseService.list_cases``."""
+        return {
+            "reporter": self.reporter,
+            "status": self.status,
+            "category": self.category,
+            "township": self.township,
+            "limit": self.limit,
+            "offset": self.offset,
+        }
+
+
+def parse_case_query(args: Mapping[str, Sequence[str]], reference: ReferenceData) -> CaseQuery:
+    """Validate the case-list query string.
+
+    Args:
+        args: Parsed query string, name → list of values (sanic's ``request.args``); when a
+            parameter is repeated the first value counts.
+        reference: The reference data: ``category`` must be one of its category codes (the
+            responsibility list's 28), ``township`` one of its townships by code, name or alias
+            (王虎寨, 王虎寨镇 and ``wanghuzhai_zhen`` all mean the same township).
+
+    Returns:
+        The validated query, township as its code; absent parameters take their defaults
+        (limit 50, offset 0). ``status`` must be a :class:`CaseStatus` value.
+
+    Raises:
+        InvalidQueryParameter: ``status``, ``category`` or ``township`` is not a known value;
+            ``limit`` is not a whole number in 1..200; ``offset`` is not a whole number in
+            0..1,000,000,000; a text value is longer than 200 characters.
+    """
+    return CaseQuery(
+        reporter=_text(args, "reporter"),
+        status=_choice(args, "status", [status.value for status in CaseStatus]),
+        category=_choice(args, "category", list(reference.categories)),
+        township=_township(args, reference),
+        limit=_integer(args, "limit", DEFAULT_LIMIT, minimum=1, maximum=MAX_LIMIT),
+        offset=_integer(args, "offset", 0, minimum=0, maximum=MAX_OFFSET),
+    )
+
+
+def _first(args: Mapping[str, Sequence[str]], name: str) -> str | None:
+    values = args.get(name) or ()
+    value = values[0].strip() if values else ""
+    return value or None
+
+
+def _text(args: Mapping[str, Sequence[str]], name: str) -> str | None:
+    value = _first(args, name)
+    if value is not None and len(value) > MAX_TEXT_LENGTH:
+        raise InvalidQueryParameter(
+            name, value[:MAX_TEXT_LENGTH] + "…", f"is longer than {MAX_TEXT_LENGTH} characters"
+        )
+    return value
+
+
+def _choice(args: Mapping[str, Sequence[str]], name: str, allowed: Collection[str]) -> str | None:
+    value = _text(args, name)
+    if value is not None and value not in allowed:
+        raise InvalidQueryParameter(name, value, "is not a known value", list(allowed))
+    return value
+
+
+def _township(args: Mapping[str, Sequence[str]], reference: ReferenceData) -> str | None:
+    value = _text(args, "township")
+    if value is None:
+        return None
+    township = reference.gazetteer.resolve_township(value)
+    if township is None:
+        allowed = [t.code for t in reference.gazetteer.townships]
+        raise InvalidQueryParameter("township", value, "names no township of the county", allowed)
+    return township.code
+
+
+def _integer(
+    args: Mapping[str, Sequence[str]], name: str, default: int, *, minimum: int, maximum: int
+) -> int:
+    value = _text(args, name)
+    if value is None:
+        return default
+    if not _DIGITS.fullmatch(value):
+        raise InvalidQueryParameter(
+            name, value, f"must be a whole number from {minimum} to {maximum}"
+        )
+    number = int(value)
+    if not minimum <= number <= maximum:
+        raise InvalidQueryParameter(
+            name, value, f"must be between {minimum} and {maximum}, got {number}"
+        )
+    return number
