@@ -123,3 +123,11 @@ def clock() -> FrozenClock:
 @pytest.fixture
 def case_service(session_factory: sessionmaker, calendar: WorkingCalendar, clock: FrozenClock) -> CaseService:
     return CaseService(session_factory, calendar, clock=clock)
+
+
+@pytest.fixture(scope="session")
+def trained_model() -> Path:
+    """The model for the current training data, trained once and cached in models/ by a hash of its inputs."""
+    from juhaoban.training import ensure_model
+
+    return ensure_model()

@@ -17,7 +17,9 @@ a few thousand examples, so a linear model over sparse n-grams generalises bette
 
 * TF-IDF over jieba words (from the tokenizer earlier in the pipeline), sublinear term frequency;
 * TF-IDF over character 1–3-grams of the width-folded text (robust to typos and segmentation errors);
-* per label, a count of the label's lexicon terms in the text (``lookup: <lexicon_prefix><label>`` tables).
+* the label's lexicon (``lookup: <lexicon_prefix><label>`` tables: the matter's own nouns and verbs, a unit's name)
+  joins the training data, one term per document, so a term seen in no example still points to its label.
+  (Counting lexicon hits as extra features was tried and scored lower on the evaluation messages: see README.)
 
 The classifier is a multinomial logistic regression, whose probabilities serve as confidences.
 """
@@ -25,7 +27,6 @@ The classifier is a multinomial logistic regression, whose probabilities serve a
 from __future__ import annotations
 
 import logging
-import math
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Sequence, Text
 
@@ -53,7 +54,6 @@ class _Model:
     char_vectorizer: Any
     classifier: Any
     labels: List[str]
-    lexicon: Dict[str, List[str]]
 
 
 def _words(message: Message) -> str:
@@ -61,20 +61,14 @@ def _words(message: Message) -> str:
     return " ".join(t.text for t in tokens)
 
 
-def _lexicon_counts(texts: Sequence[str], labels: Sequence[str], lexicon: Dict[str, List[str]]) -> sp.csr_matrix:
-    rows = []
-    for text in texts:
-        rows.append([math.log1p(sum(text.count(term) for term in lexicon.get(label, ()))) for label in labels])
-    return sp.csr_matrix(np.asarray(rows, dtype=np.float64).reshape(len(texts), len(labels)))
-
-
 class MetadataLabelClassifier(GraphComponent, IntentClassifier):
     """Learns ``label_key`` from intent metadata and adds it to every message under ``output_key``.
 
     Config:
         C: inverse regularisation strength of the logistic regression (default 10.0).
+        word_ngram_max: longest word n-gram (default 1).
         char_ngram_max: longest character n-gram (default 3).
-        lexicon_weight: weight of the lexicon counts relative to the TF-IDF blocks (default 0.5).
+        class_weight: ``"balanced"`` (default) or null, as in scikit-learn.
         ranking_length: how many labels the ranking keeps (default 5).
         lexicon_prefix: lookup-table name prefix for this label set (subclass default).
     """
@@ -87,8 +81,10 @@ class MetadataLabelClassifier(GraphComponent, IntentClassifier):
         """Returns the default config (see class docstring)."""
         return {
             "C": 10.0,
+            "word_ngram_max": 1,
+            "char_ngram_min": 1,
             "char_ngram_max": 3,
-            "lexicon_weight": 0.5,
+            "class_weight": "balanced",
             "ranking_length": 5,
             "lexicon_prefix": None,
         }
@@ -162,24 +158,32 @@ class MetadataLabelClassifier(GraphComponent, IntentClassifier):
             )
         lexicon = self._lexicon(training_data)
         word_vectorizer = TfidfVectorizer(
-            token_pattern=r"[^ ]+", lowercase=True, sublinear_tf=True, ngram_range=(1, 2), min_df=1
+            token_pattern=r"[^ ]+", lowercase=True, sublinear_tf=True,
+            ngram_range=(1, self._config["word_ngram_max"]), min_df=1
         )
         char_vectorizer = TfidfVectorizer(
-            analyzer="char", ngram_range=(1, self._config["char_ngram_max"]), sublinear_tf=True, min_df=2
+            analyzer="char", ngram_range=(self._config["char_ngram_min"], self._config["char_ngram_max"]),
+            sublinear_tf=True, min_df=2
         )
         texts = [ex.get(TEXT) for ex, _ in examples]
         words = [_words(ex) for ex, _ in examples]
         y = [label for _, label in examples]
+        for label, terms in lexicon.items():
+            if label in labels:
+                texts += terms
+                words += terms
+                y += [label] * len(terms)
         features = sp.hstack(
             [
                 word_vectorizer.fit_transform(words),
                 char_vectorizer.fit_transform(texts),
-                self._config["lexicon_weight"] * _lexicon_counts(texts, labels, lexicon),
             ]
         ).tocsr()
-        classifier = LogisticRegression(C=self._config["C"], max_iter=2000, class_weight="balanced")
+        classifier = LogisticRegression(
+            C=self._config["C"], max_iter=2000, class_weight=self._config["class_weight"]
+        )
         classifier.fit(features, y)
-        self._model = _Model(word_vectorizer, char_vectorizer, classifier, list(classifier.classes_), lexicon)
+        self._model = _Model(word_vectorizer, char_vectorizer, classifier, [str(c) for c in classifier.classes_])
         logger.info(
             "%s trained on %d examples of %d labels.", self.__class__.__name__, len(examples), len(labels)
         )
@@ -195,7 +199,6 @@ class MetadataLabelClassifier(GraphComponent, IntentClassifier):
             [
                 model.word_vectorizer.transform([_words(m) for m in messages]),
                 model.char_vectorizer.transform(texts),
-                self._config["lexicon_weight"] * _lexicon_counts(texts, model.labels, model.lexicon),
             ]
         ).tocsr()
         return model.classifier.predict_proba(features)
@@ -227,7 +230,7 @@ class MetadataLabelClassifier(GraphComponent, IntentClassifier):
 
     # -------------------------------------------------------------- persistence
     def persist(self) -> None:
-        """Writes the model with skops (no pickle) and the labels and lexicon as JSON."""
+        """Writes the model with skops (no pickle) and the labels as JSON."""
         import skops.io as sio
 
         with self._model_storage.write_to(self._resource) as model_dir:
@@ -240,7 +243,7 @@ class MetadataLabelClassifier(GraphComponent, IntentClassifier):
                 model_dir / "model.skops",
             )
             rasa.shared.utils.io.dump_obj_as_json_to_file(
-                model_dir / "labels.json", {"labels": self._model.labels, "lexicon": self._model.lexicon}
+                model_dir / "labels.json", {"labels": self._model.labels}
             )
 
     @classmethod
@@ -273,7 +276,7 @@ class MetadataLabelClassifier(GraphComponent, IntentClassifier):
                 raise
             logger.warning("%s has no trained model in %s: %s", cls.__name__, resource.name, error)
             return cls(config, model_storage, resource)
-        model = _Model(parts["word"], parts["char"], parts["classifier"], meta["labels"], meta["lexicon"])
+        model = _Model(parts["word"], parts["char"], parts["classifier"], meta["labels"])
         return cls(config, model_storage, resource, model)
 
 

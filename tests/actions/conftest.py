@@ -1,0 +1,27 @@
+"""Actions run against a real ``CaseService`` (the shared database fixtures) with trackers built by hand."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import services
+from actions.categories import CategoryNames
+from workflow.gazetteer import Gazetteer
+
+DATA = Path(__file__).resolve().parents[2] / "data"
+
+
+@pytest.fixture
+def svc(case_service):
+    built = services.Services(case_service, Gazetteer.load(DATA), CategoryNames.load(DATA))
+    services.configure(built)
+    yield built
+    services.configure(None)
+
+
+@pytest.fixture
+def dispatcher() -> CollectingDispatcher:
+    return CollectingDispatcher()

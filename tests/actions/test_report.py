@@ -1,0 +1,150 @@
+"""The report conversation's actions: what the resident is told and what is filed."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from rasa_sdk.events import ActiveLoop, SlotSet
+
+from actions.case_status import ActionCaseStatus
+from actions.report import (
+    ActionAskCategoryChoice,
+    ActionAskConfirmed,
+    ActionStartReport,
+    ActionSubmitReport,
+    ValidateReportForm,
+)
+from action_support import DOMAIN, make_tracker, said
+
+RANKING = [{"name": "eco_environment", "confidence": 0.62}, {"name": "water_conservancy", "confidence": 0.2},
+           {"name": "agriculture", "confidence": 0.08}, {"name": "city_management", "confidence": 0.05},
+           {"name": "work_safety", "confidence": 0.02}]
+PARSE = {"category": RANKING[0], "category_ranking": RANKING, "matter_type": {"name": "other", "confidence": 0.9}}
+FILLED = {"description": "厂子往河沟里放黑水", "category": "eco_environment", "suggested_category": "eco_environment",
+          "category_confidence": 0.62, "category_ranking": RANKING, "matter_type": "other",
+          "township": "王虎寨镇", "village": None, "phone": "declined", "needs_review": False}
+
+
+def slots_of(events):
+    return {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
+
+
+async def test_it_starts_a_report_from_the_first_message(svc, dispatcher):
+    tracker = make_tracker("我们村东头那个厂子天天晚上往河沟里放黑水 王虎寨镇东关村的", parse_extra=PARSE)
+    events = await ActionStartReport().run(dispatcher, tracker, DOMAIN)
+    slots = slots_of(events)
+    assert slots["category"] == "eco_environment" and slots["matter_type"] == "other"
+    assert slots["description"].startswith("我们村东头")
+    assert slots["township"] == "王虎寨镇"
+    assert ActiveLoop("report_form") in events
+    assert "生态环境" in said(dispatcher)
+
+
+@pytest.mark.parametrize("text", ["😡😡😡", "   ", "。。。"])
+async def test_it_asks_for_words_when_the_message_has_none(svc, dispatcher, text):
+    events = await ActionStartReport().run(dispatcher, make_tracker(text, parse_extra=PARSE), DOMAIN)
+    assert events == []
+    assert "utter_report_empty" in said(dispatcher)
+
+
+async def test_it_resolves_a_township_said_without_its_suffix(svc, dispatcher):
+    tracker = make_tracker("王虎寨", slots={"requested_slot": "township"}, intent="inform")
+    form = ValidateReportForm()
+    extracted = form.extract_township(dispatcher, tracker, DOMAIN)
+    assert form.validate_township(extracted["township"], dispatcher, tracker, DOMAIN)["township"] == "王虎寨镇"
+
+
+async def test_it_says_which_townships_exist_when_the_answer_is_none_of_them(svc, dispatcher):
+    tracker = make_tracker("火星镇", slots={"requested_slot": "township"}, intent="inform")
+    result = ValidateReportForm().validate_township("火星镇", dispatcher, tracker, DOMAIN)
+    assert result["township"] is None
+    assert dispatcher.messages[0]["response"] == "utter_unknown_township"
+
+
+@pytest.mark.parametrize("answer, expected", [("不留", "declined"), ("１３８ １２３４ ５６７８", "13812345678"),
+                                              ("0319-5123456", "0319-5123456")])
+async def test_it_takes_a_phone_number_or_a_refusal(svc, dispatcher, answer, expected):
+    tracker = make_tracker(answer, slots={"requested_slot": "phone"}, intent="inform")
+    form = ValidateReportForm()
+    value = form.extract_phone(dispatcher, tracker, DOMAIN)["phone"]
+    assert form.validate_phone(value, dispatcher, tracker, DOMAIN)["phone"] == expected
+
+
+async def test_it_asks_again_for_a_number_that_is_not_one(svc, dispatcher):
+    tracker = make_tracker("12345", slots={"requested_slot": "phone"}, intent="inform")
+    assert ValidateReportForm().validate_phone("12345", dispatcher, tracker, DOMAIN) == {"phone": None}
+    assert dispatcher.messages[0]["response"] == "utter_invalid_phone"
+
+
+async def test_the_confirmation_names_category_unit_and_deadline(svc, dispatcher):
+    tracker = make_tracker("不留", slots={**FILLED, "requested_slot": "confirmed"}, intent="deny")
+    await ActionAskConfirmed().run(dispatcher, tracker, DOMAIN)
+    text = said(dispatcher)
+    assert "生态环境" in text and "县生态环境分局" in text and "王虎寨镇" in text
+    assert re.search(r"\d{4}年\d{1,2}月\d{1,2}日", text)
+
+
+async def test_saying_wrong_offers_the_next_categories_and_a_dispatcher(svc, dispatcher):
+    tracker = make_tracker("不对", slots={**FILLED, "requested_slot": "confirmed"}, intent="deny")
+    form = ValidateReportForm()
+    update = form.validate_confirmed(False, dispatcher, tracker, DOMAIN)
+    assert update["awaiting_category_choice"] is True and update["confirmed"] is None
+    tracker.slots.update(update)
+    assert "category_choice" in await form.required_slots([], dispatcher, tracker, DOMAIN)
+    await ActionAskCategoryChoice().run(dispatcher, tracker, DOMAIN)
+    text = said(dispatcher)
+    assert "1. 水利" in text and "2. 农业农村" in text and "3. 城市管理" in text and "4. 都不是" in text
+
+
+async def test_a_chosen_category_replaces_the_suggestion(svc, dispatcher):
+    slots = {**FILLED, "requested_slot": "category_choice", "awaiting_category_choice": True}
+    tracker = make_tracker("第二个", slots=slots, intent="choose_option")
+    update = ValidateReportForm().validate_category_choice("第二个", dispatcher, tracker, DOMAIN)
+    assert update["category"] == "agriculture" and update["awaiting_category_choice"] is False
+
+
+async def test_it_files_the_confirmed_report_and_tells_the_case_number(svc, dispatcher):
+    tracker = make_tracker("对", slots={**FILLED, "confirmed": True}, intent="affirm")
+    events = await ActionSubmitReport().run(dispatcher, tracker, DOMAIN)
+    case_id = re.search(r"JL\d{8}-\d{4}", said(dispatcher)).group(0)
+    case = svc.cases.get_case(case_id)
+    assert case.category == "eco_environment" and case.reporter == "resident-1" and case.channel == "rest"
+    assert case.reporter_phone is None and case.description == "厂子往河沟里放黑水"
+    assert "县生态环境分局" in said(dispatcher)
+    assert SlotSet("last_case_id", case_id) in events
+
+
+async def test_a_failed_filing_keeps_everything_and_asks_to_confirm_again(svc, dispatcher, monkeypatch):
+    def broken(report):
+        raise ConnectionError("database is down")
+
+    monkeypatch.setattr(svc.cases, "file_report", broken)
+    tracker = make_tracker("对", slots={**FILLED, "confirmed": True}, intent="affirm")
+    events = await ActionSubmitReport().run(dispatcher, tracker, DOMAIN)
+    assert dispatcher.messages[0]["response"] == "utter_submit_failed"
+    assert ActiveLoop("report_form") in events
+    assert "description" not in slots_of(events)  # nothing the resident said is cleared
+
+
+async def test_status_is_told_only_to_the_reporter(svc, dispatcher):
+    tracker = make_tracker("对", slots={**FILLED, "confirmed": True}, intent="affirm", sender="owner")
+    await ActionSubmitReport().run(dispatcher, tracker, DOMAIN)
+    case_id = re.search(r"JL\d{8}-\d{4}", said(dispatcher)).group(0)
+
+    mine = make_tracker(f"{case_id}到哪一步了", intent="ask_case_status", sender="owner")
+    from rasa_sdk.executor import CollectingDispatcher
+
+    answer = CollectingDispatcher()
+    await ActionCaseStatus().run(answer, mine, DOMAIN)
+    assert case_id in said(answer) and "登记" in said(answer)
+
+    other = CollectingDispatcher()
+    await ActionCaseStatus().run(other, make_tracker(f"{case_id}到哪一步了", intent="ask_case_status",
+                                                     sender="stranger"), DOMAIN)
+    assert "没有查到" in said(other) and "黑水" not in said(other)
+
+    listing = CollectingDispatcher()
+    await ActionCaseStatus().run(listing, make_tracker("我反映的事怎么样了", intent="ask_case_status",
+                                                       sender="owner"), DOMAIN)
+    assert case_id in said(listing)

@@ -1,0 +1,27 @@
+"""Intents and entities of phrasings never trained on (tests/nlu/heldout/conversation.yml)."""
+
+from __future__ import annotations
+
+import pytest
+
+from heldout_data import heldout_conversation_examples
+
+pytestmark = pytest.mark.slow
+
+EXAMPLES = heldout_conversation_examples()
+
+
+def test_it_recognises_most_unseen_phrasings_of_each_intent(parse):
+    wrong = []
+    for example in EXAMPLES:
+        got = parse(example["text"])["intent"]["name"]
+        if got != example["intent"]:
+            wrong.append((example["text"], example["intent"], got))
+    assert len(wrong) / len(EXAMPLES) <= 0.1, wrong
+
+
+@pytest.mark.parametrize("example", [e for e in EXAMPLES if e.get("entities")], ids=lambda e: e["text"][:20])
+def test_it_extracts_places_phones_and_case_numbers(parse, example):
+    found = {(e["entity"], e["value"]) for e in parse(example["text"])["entities"]}
+    for expected in example["entities"]:
+        assert (expected["entity"], str(expected["value"])) in found, found
