@@ -19,6 +19,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--actions-port", type=int, default=5055)
     serve.add_argument("--admin-port", type=int, default=8000)
     serve.add_argument("--no-train", action="store_true", help="fail instead of training when no model is current")
+    serve.add_argument("--model", type=Path, default=None, help="serve this model file")
 
     train = commands.add_parser("train", help="train the Rasa model when its inputs changed")
     train.add_argument("--force", action="store_true", help="train even when the current model exists")
@@ -45,7 +46,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     if args.command == "serve":
         from juhaoban.serve import Ports, run
 
-        return run(Ports(args.rasa_port, args.actions_port, args.admin_port), train=not args.no_train)
+        return run(Ports(args.rasa_port, args.actions_port, args.admin_port), train=not args.no_train,
+                   model=args.model)
     if args.command == "train":
         from juhaoban.training import ensure_model
 

@@ -111,8 +111,11 @@ def commands(model: Path, endpoints: Path, ports: Ports) -> Dict[str, List[str]]
     }
 
 
-def run(ports: Ports = Ports(), *, train: bool = True) -> int:
-    """Prepares everything and runs the three processes until one exits or Ctrl-C; returns the exit code."""
+def run(ports: Ports = Ports(), *, train: bool = True, model: Optional[Path] = None) -> int:
+    """Prepares everything and runs the three processes until one exits or Ctrl-C; returns the exit code.
+
+    ``model`` serves that model file instead of the one for the current training data.
+    """
     from juhaoban.training import ensure_model
     from workflow.settings import Settings
 
@@ -124,7 +127,8 @@ def run(ports: Ports = Ports(), *, train: bool = True) -> int:
     os.environ.update(env)
     settings = Settings.from_env()
     prepare(settings)
-    model = ensure_model() if train else _require_model()
+    if model is None:
+        model = ensure_model() if train else _require_model()
     endpoints = write_endpoints(paths.VAR / "endpoints.yml", settings.database_url, settings.redis_url, ports.actions)
     children: Dict[str, subprocess.Popen] = {}
     stopping = False

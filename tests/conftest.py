@@ -127,7 +127,11 @@ def case_service(session_factory: sessionmaker, calendar: WorkingCalendar, clock
 
 @pytest.fixture(scope="session")
 def trained_model() -> Path:
-    """The model for the current training data, trained once and cached in models/ by a hash of its inputs."""
+    """The model for the current training data, trained once and cached in models/ by a hash of its inputs.
+
+    ``JUHAOBAN_TEST_MODEL=path`` tests a given model file instead (while editing data, to skip retraining).
+    """
     from juhaoban.training import ensure_model
 
-    return ensure_model()
+    given = os.environ.get("JUHAOBAN_TEST_MODEL")
+    return Path(given) if given else ensure_model()

@@ -100,7 +100,7 @@ def start_system(database_url: str, redis_url, tmp: Path, model: Path) -> Iterat
     log = tmp / "serve.log"
     with log.open("w") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "juhaoban.cli", "serve", "--no-train", "--rasa-port", str(ports[0]),
+            [sys.executable, "-m", "juhaoban.cli", "serve", "--model", str(model), "--rasa-port", str(ports[0]),
              "--actions-port", str(ports[1]), "--admin-port", str(ports[2])],
             cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
         )
