@@ -131,13 +131,14 @@ class MetadataLabelClassifier(GraphComponent, IntentClassifier):
         prefix = self._config["lexicon_prefix"]
         if not prefix:
             return {}
-        lexicon: Dict[str, List[str]] = {}
+        # Tables of the same name in several files are separate entries in Rasa's training data: merge them.
+        lexicon: Dict[str, set] = {}
         for table in training_data.lookup_tables:
             name = table.get("name", "")
             if name.startswith(prefix):
                 elements = table.get("elements") or []
-                lexicon[name[len(prefix):]] = sorted({str(e).strip() for e in elements if str(e).strip()})
-        return lexicon
+                lexicon.setdefault(name[len(prefix):], set()).update(str(e).strip() for e in elements if str(e).strip())
+        return {label: sorted(terms) for label, terms in lexicon.items()}
 
     def train(self, training_data: TrainingData) -> Resource:
         """Fits the vectorizers and the classifier on every example whose metadata has ``label_key``.
