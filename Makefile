@@ -2,8 +2,9 @@
 SHELL := /bin/bash
 PY_VERSION := $(shell cat .python-version)
 # pyenv's Python 3.10 when pyenv is there (Rasa 3.6 does not install on 3.11), else python3.10 on PATH.
-PYTHON_BOOTSTRAP ?= $(shell p="$$(pyenv root 2>/dev/null)/versions/$(PY_VERSION)/bin/python"; \
-	if [ -x "$$p" ]; then echo "$$p"; else command -v python3.10; fi)
+PYTHON_BOOTSTRAP ?= $(shell for root in "$$(pyenv root 2>/dev/null)" "$${PYENV_ROOT:-$$HOME/.pyenv}"; do \
+	p="$$root/versions/$(PY_VERSION)/bin/python"; if [ -x "$$p" ]; then echo "$$p"; exit 0; fi; done; \
+	command -v python3.10)
 VENV := .venv
 STAMP := $(VENV)/.installed
 
