@@ -99,8 +99,12 @@ async def predict(texts: Sequence[str], parser: Parser, concurrency: int = 4) ->
 
 async def local_parser(model_path: Path) -> Parser:
     """A parser running the model in this process."""
-    from rasa.core.agent import Agent
+    import logging
 
+    from rasa.core.agent import Agent
+    from rasa.utils.log_utils import configure_structlog
+
+    configure_structlog(logging.WARNING)  # Rasa's structlog default prints every parse at debug level to stdout
     agent = Agent.load(str(model_path))
 
     async def parse(text: str) -> dict:
