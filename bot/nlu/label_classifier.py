@@ -1,6 +1,6 @@
 """A sparse linear text classifier for labels carried in the NLU data's intent metadata.
 
-Reports are written in ``data/nlu/report_issue/*.yml`` as blocks of intent ``report_issue`` whose intent-level
+Reports are written in ``data/nlu/report_issue/**/*.yml`` (Rasa reads the folder recursively, ``letters/`` included) as blocks of intent ``report_issue`` whose intent-level
 metadata names the responsibility category and the matter type::
 
     - intent: report_issue
