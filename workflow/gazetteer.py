@@ -370,7 +370,7 @@ def parse_gazetteer(path: Path) -> tuple[list[Township], list[Village], list[str
     county = document.get("county")
     if county is not None:
         county_map = _mapping(county, path, "county")
-        county_names = [_text(county_map, "name", path, "county"), *_texts(county_map, "aliases", path, "county")]
+        county_names = [_text(county_map, "name", path, "county"), *text_list_field(county_map, "aliases", path, "county")]
     entries = document.get("townships")
     if not isinstance(entries, list) or not entries:
         raise ReferenceDataError(f"{path}: 'townships' must be a non-empty list", file=str(path), entry="townships")
@@ -384,7 +384,7 @@ def parse_gazetteer(path: Path) -> tuple[list[Township], list[Village], list[str
                 code=code,
                 name=_text(item, "name", path, entry),
                 kind=_choice(item, "kind", TOWNSHIP_SUFFIXES, path, entry),
-                aliases=tuple(_texts(item, "aliases", path, entry)),
+                aliases=tuple(text_list_field(item, "aliases", path, entry)),
             )
         )
         for v_index, v_raw in enumerate(item.get("villages") or []):
@@ -402,7 +402,7 @@ def parse_gazetteer(path: Path) -> tuple[list[Township], list[Village], list[str
                     code=v_code,
                     name=_text(v_item, "name", path, v_entry),
                     township_code=code,
-                    aliases=tuple(_texts(v_item, "aliases", path, v_entry)),
+                    aliases=tuple(text_list_field(v_item, "aliases", path, v_entry)),
                     is_sample=sample,
                 )
             )
@@ -443,7 +443,12 @@ def _text(item: dict[str, Any], key: str, path: Path, entry: str) -> str:
     return value.strip()
 
 
-def _texts(item: dict[str, Any], key: str, path: Path, entry: str) -> list[str]:
+def text_list_field(item: dict[str, Any], key: str, path: Path, entry: str) -> list[str]:
+    """The stripped strings of an optional list field of a reference YAML entry (missing or null → []).
+
+    Raises:
+        ReferenceDataError: the value is not a list of non-empty strings (names the file, entry and field).
+    """
     value = item.get(key, [])
     if value is None:
         return []

@@ -27,7 +27,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from workflow.exceptions import ReferenceDataError
-from workflow.gazetteer import Gazetteer, Township, read_reference_yaml
+from workflow.gazetteer import Gazetteer, Township, read_reference_yaml, text_list_field
 from workflow.models import Category, Unit
 from workflow.models import Township as TownshipRow
 from workflow.models import Village as VillageRow
@@ -245,15 +245,7 @@ def _required_code(raw: dict[str, Any], path: Path, entry: str) -> str:
 def _text_list(raw: dict[str, Any], key: str, path: Path, entry: str) -> list[str]:
     if key not in raw:
         raise ReferenceDataError(f"{path}: {entry}: missing field {key!r}", file=str(path), entry=entry, field=key)
-    value = raw[key] or []
-    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
-        raise ReferenceDataError(
-            f"{path}: {entry}: field {key!r} must be a list of non-empty strings",
-            file=str(path),
-            entry=entry,
-            field=key,
-        )
-    return [v.strip() for v in value]
+    return text_list_field(raw, key, path, entry)
 
 
 # ---------------------------------------------------------------------- loading into the database
