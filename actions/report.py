@@ -45,6 +45,26 @@ def _ask_again() -> List[EventType]:
     return [SlotSet(c.SLOT_CONFIRMED, None), ActiveLoop(c.FORM_REPORT), SlotSet(c.SLOT_REQUESTED, c.SLOT_CONFIRMED)]
 
 
+def _valid_phone(value: Any) -> Optional[str]:
+    """``value`` normalised when it is a mainland number or the decline marker, else None."""
+    if value in (None, c.PHONE_DECLINED):
+        return value
+    try:
+        return normalize_phone(str(value))
+    except ValueError:
+        return None
+
+
+def _ask_slot_again(slot: str) -> List[EventType]:
+    """Re-opens the form at ``slot`` (cleared) and un-confirms, every other slot kept."""
+    return [SlotSet(slot, None), SlotSet(c.SLOT_CONFIRMED, None), ActiveLoop(c.FORM_REPORT),
+            SlotSet(c.SLOT_REQUESTED, slot)]
+
+
+# Report fields the resident can correct in the conversation → the slot that holds each.
+_FIELD_SLOTS = {"reporter_phone": c.SLOT_PHONE, "township": c.SLOT_TOWNSHIP}
+
+
 def _entity(tracker: Tracker, name: str) -> Optional[str]:
     return next(tracker.get_latest_entity_values(name), None)
 
@@ -85,6 +105,9 @@ class ActionStartReport(Action):
         township = _entity(tracker, c.ENTITY_TOWNSHIP) or (place.township.name if place.township else None)
         village = _entity(tracker, c.ENTITY_VILLAGE) or (place.village.name if place.village else None)
         events: List[EventType] = [SlotSet(slot, None) for slot in REPORT_SLOTS]
+        # The phone slot fills from any phone-shaped entity; a long report often holds other numbers (a card,
+        # a contract, a licence plate) that only look like one. Keep it only when it is a real number.
+        events.append(SlotSet(c.SLOT_PHONE, _valid_phone(tracker.get_slot(c.SLOT_PHONE))))
         events += [
             SlotSet(c.SLOT_DESCRIPTION, clean_text(text)),
             SlotSet(c.SLOT_CATEGORY, category),
@@ -304,6 +327,10 @@ class ActionSubmitReport(Action):
             case = services.get().cases.file_report(report)
         except JuhaobanError as error:
             dispatcher.utter_message(text=polite_error(error))
+            slot = _FIELD_SLOTS.get(str((getattr(error, "context", None) or {}).get("field")))
+            if slot is not None:
+                # Ask for that one answer again (the form's own question follows); the rest stays.
+                return _ask_slot_again(slot)
             return _ask_again()
         except Exception:  # the database is down: say so honestly, keep the slots for a retry
             logger.exception("Filing a report for %s failed", tracker.sender_id)

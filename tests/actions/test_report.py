@@ -148,3 +148,24 @@ async def test_status_is_told_only_to_the_reporter(svc, dispatcher):
     await ActionCaseStatus().run(listing, make_tracker("我反映的事怎么样了", intent="ask_case_status",
                                                        sender="owner"), DOMAIN)
     assert case_id in said(listing)
+
+
+@pytest.mark.parametrize("number, kept", [("02087654321099", None), ("031101234567", None),
+                                          ("13812345678", "13812345678")])
+async def test_a_number_in_the_first_message_is_kept_only_when_it_is_a_phone(svc, dispatcher, number, kept):
+    # Rasa fills the phone slot from any phone-shaped entity; a card or contract number must not stick.
+    tracker = make_tracker(f"社保卡一直没寄到 卡号{number} 问了好几次", parse_extra=PARSE,
+                           slots={"phone": number})
+    events = await ActionStartReport().run(dispatcher, tracker, DOMAIN)
+    assert slots_of(events)["phone"] == kept
+
+
+async def test_a_phone_the_case_service_refuses_is_asked_again_in_chinese(svc, dispatcher):
+    tracker = make_tracker("对", slots={**FILLED, "phone": "031101234567", "confirmed": True}, intent="affirm")
+    events = await ActionSubmitReport().run(dispatcher, tracker, DOMAIN)
+    text = said(dispatcher)
+    assert "联系电话" in text and "不留" in text
+    assert not re.search(r"[A-Za-z]{4,}", text)  # no English error text reaches the resident
+    assert SlotSet("requested_slot", "phone") in events and SlotSet("phone", None) in events
+    assert ActiveLoop("report_form") in events and "description" not in slots_of(events)
+    assert svc.cases.list_cases() == [] or all(c.description != FILLED["description"] for c in svc.cases.list_cases())
