@@ -2,7 +2,9 @@
 
 A filed case starts in status ``reported``, routed by the responsibility list (:mod:`workflow.routing`) and with a
 deadline computed as if accepted at filing time (:mod:`workflow.deadlines`; the closed loop recomputes it at
-acceptance). Filing writes the case and its ``filed`` audit event in one transaction.
+acceptance). Filing writes the case and its ``filed`` audit event in one transaction. What happens to a case after
+filing (accept, assign, resolve, rate, …) is :mod:`workflow.lifecycle`; the views it returns are
+:mod:`workflow.case_views` (``CaseView`` is re-exported here).
 """
 
 from __future__ import annotations
@@ -11,22 +13,21 @@ import datetime as dt
 import logging
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload, sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
 from workflow.case_ids import allocate_case_id
+from workflow.case_views import CaseView, case_query, case_views, normalize_case_id
 from workflow.deadlines import MatterType, compute_deadline
 from workflow.exceptions import CaseNotFound, InvalidReport, NotCaseOwner, UnknownCategory, UnknownTownship
 from workflow.gazetteer import Gazetteer
 from workflow.gazetteer import Township as Place
-from workflow.models import Case, CaseEvent, Category, Unit
+from workflow.models import Case, CaseEvent, Category
 from workflow.phones import normalize_phone
 from workflow.routing import Routing, UnitRef, dispatch_routing, route
-from workflow.status import CaseStatus, describe_status, status_label
-from workflow.textnorm import normalize_term
+from workflow.status import CaseStatus
 from workflow.workcalendar import WorkingCalendar
 
 logger = logging.getLogger(__name__)
@@ -102,75 +103,6 @@ class ReportPreview:
             "lead_unit": self.lead_unit.to_dict(),
             "cooperating_units": [u.to_dict() for u in self.cooperating_units],
             "deadline": self.deadline.isoformat(),
-        }
-
-
-@dataclass(frozen=True)
-class CaseView:
-    """A case as shown to residents, staff and API clients (read-only; datetimes aware UTC)."""
-
-    case_id: str
-    status: CaseStatus
-    category: str | None
-    category_name: str | None
-    suggested_category: str | None
-    category_confidence: float | None
-    matter_type: MatterType
-    importance_level: int | None
-    township: str
-    township_name: str
-    village: str | None
-    village_code: str | None
-    description: str
-    reporter: str
-    reporter_phone: str | None
-    channel: str
-    created_at: dt.datetime
-    accepted_at: dt.datetime | None
-    deadline: dt.datetime
-    updated_at: dt.datetime
-    lead_unit: UnitRef
-    cooperating_units: tuple[UnitRef, ...] = field(default_factory=tuple)
-    needs_review: bool = False
-
-    @property
-    def status_label(self) -> str:
-        """Short resident-facing label, e.g. ``已派单至县生态环境分局``."""
-        return status_label(self.status, self.lead_unit.name)
-
-    @property
-    def status_description(self) -> str:
-        """One resident-facing sentence about the case (:func:`workflow.status.describe_status`)."""
-        return describe_status(self)
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready values: enums as their codes, datetimes as ISO 8601 with offset, units as ``{code, name}``."""
-        return {
-            "case_id": self.case_id,
-            "status": self.status.value,
-            "status_label": self.status_label,
-            "status_description": self.status_description,
-            "category": self.category,
-            "category_name": self.category_name,
-            "suggested_category": self.suggested_category,
-            "category_confidence": self.category_confidence,
-            "matter_type": self.matter_type.value,
-            "importance_level": self.importance_level,
-            "township": self.township,
-            "township_name": self.township_name,
-            "village": self.village,
-            "village_code": self.village_code,
-            "description": self.description,
-            "reporter": self.reporter,
-            "reporter_phone": self.reporter_phone,
-            "channel": self.channel,
-            "created_at": self.created_at.isoformat(),
-            "accepted_at": self.accepted_at.isoformat() if self.accepted_at else None,
-            "deadline": self.deadline.isoformat(),
-            "updated_at": self.updated_at.isoformat(),
-            "lead_unit": self.lead_unit.to_dict(),
-            "cooperating_units": [u.to_dict() for u in self.cooperating_units],
-            "needs_review": self.needs_review,
         }
 
 
@@ -258,6 +190,7 @@ class CaseService:
                 category_confidence=fields["category_confidence"],
                 category_ranking=fields["category_ranking"],
                 matter_type=fields["matter_type"].value,
+                suggested_matter_type=fields["matter_type"].value,
                 needs_review=report.needs_review,
                 township_code=place.code,
                 village_code=village.code if village else None,
@@ -298,7 +231,7 @@ class CaseService:
             )
             session.add(case)
             session.flush()
-            view = _views(session, [case])[0]
+            view = case_views(session, [case])[0]
         logger.info("filed case %s (%s, lead %s)", view.case_id, view.category or "needs review", view.lead_unit.code)
         return view
 
@@ -314,14 +247,14 @@ class CaseService:
             CaseNotFound: No case has ``case_id``.
             NotCaseOwner: ``reporter_id`` is given and is not the case's reporter.
         """
-        wanted = normalize_term(case_id or "").upper()
+        wanted = normalize_case_id(case_id)
         with self._session_factory() as session:
-            case = session.execute(_case_query().where(Case.case_id == wanted)).scalar_one_or_none()
+            case = session.execute(case_query().where(Case.case_id == wanted)).scalar_one_or_none()
             if case is None:
                 raise CaseNotFound(f"no case {wanted!r}", case_id=wanted)
             if reporter_id is not None and case.reporter_id != reporter_id:
                 raise NotCaseOwner(f"case {wanted!r} was reported by somebody else", case_id=wanted)
-            return _views(session, [case])[0]
+            return case_views(session, [case])[0]
 
     def list_cases(
         self,
@@ -350,7 +283,7 @@ class CaseService:
             raise ValueError(f"limit must be between 1 and {MAX_LIST_LIMIT}, got {limit}")
         if offset < 0:
             raise ValueError(f"offset must be >= 0, got {offset}")
-        query = _case_query()
+        query = case_query()
         if reporter is not None:
             query = query.where(Case.reporter_id == reporter)
         if status is not None:
@@ -361,7 +294,7 @@ class CaseService:
             query = query.where(Case.township_code == township)
         query = query.order_by(Case.created_at.desc(), Case.id.desc()).limit(limit).offset(offset)
         with self._session_factory() as session:
-            return _views(session, list(session.execute(query).scalars()))
+            return case_views(session, list(session.execute(query).scalars()))
 
     def cases_of_reporter(self, reporter_id: str, limit: int = 5) -> list[CaseView]:
         """A resident's latest cases, newest first (for 「查一下我反映的问题」)."""
@@ -461,50 +394,3 @@ def _resolve_place(gazetteer: Gazetteer, township: str | None, village: str | No
             return gazetteer.township(found.township_code)
         raise UnknownTownship(f"no township given and village {village!r} names none", township=None, village=village)
     raise UnknownTownship("no township given", township=None)
-
-
-def _case_query():
-    return select(Case).options(
-        selectinload(Case.category),
-        selectinload(Case.township),
-        selectinload(Case.village),
-        selectinload(Case.lead_unit),
-    )
-
-
-def _views(session: Session, cases: Sequence[Case]) -> list[CaseView]:
-    codes = {code for case in cases for code in (case.cooperating_unit_codes or [])}
-    names: dict[str, str] = {}
-    if codes:
-        names = dict(session.execute(select(Unit.code, Unit.name).where(Unit.code.in_(codes))).all())
-    return [_view(case, names) for case in cases]
-
-
-def _view(case: Case, unit_names: Mapping[str, str]) -> CaseView:
-    return CaseView(
-        case_id=case.case_id,
-        status=CaseStatus(case.status),
-        category=case.category_code,
-        category_name=case.category.name if case.category else None,
-        suggested_category=case.suggested_category_code,
-        category_confidence=case.category_confidence,
-        matter_type=MatterType(case.matter_type),
-        importance_level=case.importance_level,
-        township=case.township_code,
-        township_name=case.township.name,
-        village=case.village.name if case.village else case.village_name,
-        village_code=case.village_code,
-        description=case.description,
-        reporter=case.reporter_id,
-        reporter_phone=case.reporter_phone,
-        channel=case.channel,
-        created_at=case.created_at,
-        accepted_at=case.accepted_at,
-        deadline=case.deadline,
-        updated_at=case.updated_at,
-        lead_unit=UnitRef(code=case.lead_unit_code, name=case.lead_unit.name),
-        cooperating_units=tuple(
-            UnitRef(code=code, name=unit_names.get(code, code)) for code in case.cooperating_unit_codes or []
-        ),
-        needs_review=case.needs_review,
-    )

@@ -70,3 +70,54 @@ class NotCaseOwner(JuhaobanError):
     """A resident asked about a case somebody else reported. Context: ``case_id``."""
 
     code = "not_case_owner"
+
+
+class UnknownUnit(JuhaobanError):
+    """A unit code names no unit, or an inactive one (removed from the responsibility list). Context: ``unit``."""
+
+    code = "unknown_unit"
+
+
+class IllegalTransition(JuhaobanError):
+    """The case's status (or review flag) does not allow this action (DESIGN.md "The five-step loop").
+
+    Context: ``case_id``, ``event`` (the attempted action, a :class:`workflow.transitions.CaseEventType` code),
+    ``from_status`` (the case's status now), ``to_status`` (where the action leads; equal to ``from_status`` for a
+    progress note) and, when the status alone does not explain it, ``reason``.
+    """
+
+    code = "illegal_transition"
+
+
+class ConcurrentUpdate(JuhaobanError):
+    """Somebody else changed the case between reading and writing it; nothing was written. Read it again and retry.
+
+    Raised instead of SQLAlchemy's ``StaleDataError`` (the ``version`` column's optimistic check). Context:
+    ``case_id``, ``event``.
+    """
+
+    code = "conflict"
+
+
+class ActorNotAllowed(JuhaobanError):
+    """The actor's role may not take this action (a resident cannot assign, a unit cannot accept, …).
+
+    Context: ``case_id``, ``event``, ``actor_role``.
+    """
+
+    code = "actor_not_allowed"
+
+
+class NotCaseUnit(JuhaobanError):
+    """A unit acted on a case whose lead unit (主体责任单位) it is not. Context: ``case_id``, ``unit``."""
+
+    code = "not_case_unit"
+
+
+class InvalidCaseAction(JuhaobanError):
+    """An action's input is missing or invalid (no reason, a level outside 1–3, a duplicate of itself, …).
+
+    Context: ``field`` and, where safe, ``value``.
+    """
+
+    code = "invalid_case_action"

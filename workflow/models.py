@@ -6,6 +6,8 @@ compares these models with the migrated database so the two cannot drift.
 All datetimes are timezone-aware UTC (:class:`UTCDateTime`); convert to Asia/Shanghai only for display and working-day
 rules. Tables: townships, villages, units, categories (reference data, loaded from ``data/reference``), cases,
 case_events (audit trail of every transition), case_sequences (per-day case number counters).
+
+Migrations: ``0001_case_domain`` (the tables), ``0002_case_lifecycle`` (the closed loop's columns on ``cases``).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import declarative_base, relationship
 
 from workflow.status import CaseStatus
+from workflow.transitions import ActorRole, Rating, RejectReason
 
 # Explicit constraint names: Alembic needs them to alter or drop constraints later, on SQLite (batch mode) too.
 NAMING_CONVENTION = {
@@ -50,7 +53,9 @@ JSONType = JSON().with_variant(JSONB(), "postgresql")
 
 UNIT_LEVELS = ("county", "township", "enterprise")
 MATTER_TYPES = ("emergency", "policy_consultation", "public_service", "other")
-ACTOR_ROLES = ("resident", "bot", "dispatcher", "unit", "system")
+ACTOR_ROLES = tuple(role.value for role in ActorRole)
+RATINGS = tuple(rating.value for rating in Rating)
+REJECT_REASONS = tuple(reason.value for reason in RejectReason)
 TOWNSHIP_KINDS = ("镇", "乡")
 
 
@@ -158,7 +163,17 @@ class Case(Base):
     service_code.
 
     ``version`` is the optimistic-concurrency counter: the ORM adds ``WHERE version = :old`` to every UPDATE and
-    raises ``StaleDataError`` when another writer got there first.
+    raises ``StaleDataError`` when another writer got there first (:mod:`workflow.lifecycle` turns it into
+    ``ConcurrentUpdate``).
+
+    The NLU's suggestions (``suggested_category_code``, ``category_confidence``, ``category_ranking``,
+    ``suggested_matter_type``) stay beside the values the dispatcher confirmed (``category_code``,
+    ``matter_type``). Closed-loop fields (:mod:`workflow.lifecycle`): ``accepted_at`` (fixes ``deadline``),
+    ``assigned_at``, ``resolved_at`` with the unit's ``result`` and optional ``result_photo`` reference,
+    ``closed_at`` with the resident's ``rating``/``rating_comment``, ``unsatisfied_count`` (the second
+    "unsatisfied" sends the case to dispatcher review: ``returned`` with ``needs_review``), and for a rejected
+    case ``rejection_reason`` and, for a duplicate, ``duplicate_of`` (the original's case id; no foreign key, see
+    migration 0002).
     """
 
     __tablename__ = "cases"
@@ -166,10 +181,21 @@ class Case(Base):
         CheckConstraint(_in("status", tuple(s.value for s in CaseStatus)), name="status"),
         CheckConstraint(_in("matter_type", MATTER_TYPES), name="matter_type"),
         CheckConstraint("importance_level IS NULL OR importance_level BETWEEN 1 AND 3", name="importance_level"),
+        CheckConstraint(
+            "suggested_matter_type IS NULL OR " + _in("suggested_matter_type", MATTER_TYPES),
+            name="suggested_matter_type",
+        ),
+        CheckConstraint("rating IS NULL OR " + _in("rating", RATINGS), name="rating"),
+        CheckConstraint(
+            "rejection_reason IS NULL OR " + _in("rejection_reason", REJECT_REASONS), name="rejection_reason"
+        ),
+        CheckConstraint("unsatisfied_count >= 0", name="unsatisfied_count"),
         Index("ix_cases_reporter_id", "reporter_id"),
         Index("ix_cases_status", "status"),
         Index("ix_cases_category_code", "category_code"),
         Index("ix_cases_created_at", "created_at"),
+        Index("ix_cases_lead_unit_code", "lead_unit_code"),
+        Index("ix_cases_duplicate_of", "duplicate_of"),
     )
 
     id = Column(Integer, primary_key=True, autoincrement=True)
@@ -180,6 +206,7 @@ class Case(Base):
     category_confidence = Column(Float, nullable=True)
     category_ranking = Column(JSONType, nullable=False, default=list)
     matter_type = Column(String(32), nullable=False)
+    suggested_matter_type = Column(String(32), nullable=True)
     importance_level = Column(Integer, nullable=True)
     needs_review = Column(Boolean, nullable=False, default=False)
     township_code = Column(String(64), ForeignKey("townships.code"), nullable=False)
@@ -195,6 +222,16 @@ class Case(Base):
     accepted_at = Column(UTCDateTime, nullable=True)
     deadline = Column(UTCDateTime, nullable=False)
     updated_at = Column(UTCDateTime, nullable=False)
+    assigned_at = Column(UTCDateTime, nullable=True)
+    resolved_at = Column(UTCDateTime, nullable=True)
+    closed_at = Column(UTCDateTime, nullable=True)
+    result = Column(Text, nullable=True)
+    result_photo = Column(String(512), nullable=True)
+    rating = Column(String(24), nullable=True)
+    rating_comment = Column(Text, nullable=True)
+    unsatisfied_count = Column(Integer, nullable=False, default=0, server_default="0")
+    rejection_reason = Column(String(16), nullable=True)
+    duplicate_of = Column(String(32), nullable=True)
     version = Column(Integer, nullable=False, default=1)
 
     __mapper_args__ = {"version_id_col": version}

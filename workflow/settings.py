@@ -13,6 +13,8 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA_DIR = REPO_ROOT / "data"
 DEFAULT_DATABASE_PATH = REPO_ROOT / "var" / "juhaoban.db"
 TIMEZONE = "Asia/Shanghai"
+#: NLU category confidence above which a non-emergency report is accepted without a dispatcher (workflow.lifecycle).
+DEFAULT_AUTO_ACCEPT_THRESHOLD = 0.85
 
 # Heroku-style and plain URLs name no driver (or a deprecated scheme); psycopg2 is the driver we ship.
 _POSTGRES_SCHEMES = ("postgres://", "postgresql://")
@@ -46,6 +48,12 @@ class Settings:
         admin_token: Bearer token of the admin API, or None (admin API disabled).
         data_dir: Directory holding ``reference/``, ``calendar/`` and ``nlu/`` data.
         timezone: IANA zone for working-day rules and display; datetimes are stored in UTC.
+        auto_accept_threshold: A report whose NLU category confidence is above this (0–1) is accepted by the
+            system, unless it is an emergency (:meth:`workflow.lifecycle.CaseLifecycle.auto_accept`); 1.0 turns
+            auto-accept off.
+
+    Raises:
+        ValueError: ``auto_accept_threshold`` is not a number between 0 and 1.
     """
 
     database_url: str
@@ -53,6 +61,12 @@ class Settings:
     admin_token: str | None = None
     data_dir: Path = DEFAULT_DATA_DIR
     timezone: str = TIMEZONE
+    auto_accept_threshold: float = DEFAULT_AUTO_ACCEPT_THRESHOLD
+
+    def __post_init__(self) -> None:
+        value = self.auto_accept_threshold
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
+            raise ValueError(f"auto_accept_threshold must be a number between 0 and 1, got {value!r}")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -60,7 +74,11 @@ class Settings:
 
         Variables: ``DATABASE_URL`` (default ``sqlite:///<repo>/var/juhaoban.db``; ``postgres://`` and
         ``postgresql://`` are normalised to ``postgresql+psycopg2://``), ``REDIS_URL``, ``JUHAOBAN_ADMIN_TOKEN``,
-        ``JUHAOBAN_DATA_DIR`` (default ``<repo>/data``). Empty values count as unset.
+        ``JUHAOBAN_DATA_DIR`` (default ``<repo>/data``), ``JUHAOBAN_AUTO_ACCEPT_THRESHOLD`` (default 0.85).
+        Empty values count as unset.
+
+        Raises:
+            ValueError: ``JUHAOBAN_AUTO_ACCEPT_THRESHOLD`` is not a number between 0 and 1.
         """
         env = os.environ if environ is None else environ
 
@@ -70,9 +88,17 @@ class Settings:
 
         database_url = get("DATABASE_URL") or f"sqlite:///{DEFAULT_DATABASE_PATH}"
         data_dir = get("JUHAOBAN_DATA_DIR")
+        threshold = get("JUHAOBAN_AUTO_ACCEPT_THRESHOLD")
+        try:
+            auto_accept_threshold = float(threshold) if threshold else DEFAULT_AUTO_ACCEPT_THRESHOLD
+        except ValueError:
+            raise ValueError(
+                f"JUHAOBAN_AUTO_ACCEPT_THRESHOLD must be a number between 0 and 1, got {threshold!r}"
+            ) from None
         return cls(
             database_url=normalize_database_url(database_url),
             redis_url=get("REDIS_URL"),
             admin_token=get("JUHAOBAN_ADMIN_TOKEN"),
             data_dir=Path(data_dir).expanduser().resolve() if data_dir else DEFAULT_DATA_DIR,
+            auto_accept_threshold=auto_accept_threshold,
         )

@@ -2,7 +2,8 @@
 
 Source of the states: the five-step loop in ../shared/DESIGN.md ("The five-step loop and case states"):
 reported → accepted → assigned → in_progress → resolved → closed, with the side paths returned, rejected and
-reopened. Transitions are enforced by the state machine (a later issue); this module only names the states.
+reopened. This module names the states and words them for residents; which moves are allowed is the state machine
+in :mod:`workflow.transitions`, applied by :mod:`workflow.lifecycle`.
 """
 
 from __future__ import annotations
@@ -75,6 +76,7 @@ def describe_status(case: _CaseLike) -> str:
 
     Works for an ORM ``Case`` and for a ``CaseView`` (both have ``case_id``, ``status``, ``deadline`` and a
     ``lead_unit`` with a ``name``). Deadlines are given in Asia/Shanghai time, e.g. ``2026年12月8日(星期二)17:30前``.
+    A ``returned`` case with ``needs_review`` (the resident was unsatisfied twice) is told as being reviewed.
 
     Raises:
         ValueError: ``case.status`` is not a known status.
@@ -95,6 +97,8 @@ def describe_status(case: _CaseLike) -> str:
         return f"{prefix}已办结，请您对办理结果进行评价。"
     if status is CaseStatus.CLOSED:
         return f"{prefix}已办结归档，感谢您的反映。"
+    if status is CaseStatus.RETURNED and getattr(case, "needs_review", False):
+        return f"{prefix}已转交调度人员复核，我们会尽快给您答复。"
     if status is CaseStatus.RETURNED:
         return f"{prefix}正在重新派单，我们会尽快安排新的承办单位。"
     if status is CaseStatus.REJECTED:

@@ -201,7 +201,7 @@ def test_it_files_in_one_transaction(case_service, session_factory, monkeypatch)
     def fail(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(workflow.cases, "_views", fail)  # runs after the case and event are flushed
+    monkeypatch.setattr(workflow.cases, "case_views", fail)  # runs after the case and event are flushed
     with pytest.raises(RuntimeError):
         case_service.file_report(report())
     assert (_count(session_factory, Case), _count(session_factory, CaseEvent)) == (0, 0)

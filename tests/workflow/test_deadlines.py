@@ -56,6 +56,20 @@ BEFORE_SPRING_FESTIVAL_FRI = cst(2026, 2, 13, 10, 0)
 SPRING_FESTIVAL_WED = cst(2026, 2, 18, 10, 0)
 NEW_YEARS_EVE_2026 = cst(2026, 12, 31, 10, 0)
 NEW_YEAR_2031 = cst(2031, 1, 1, 10, 0)  # Wednesday; a holiday in reality, unknown to every source
+SF_MAKEUP_SAT_MORNING = cst(2026, 2, 14, 9, 0)  # 调休上班 before the Spring Festival
+SF_LAST_MAKEUP_SAT = cst(2026, 2, 28, 11, 0)  # 调休上班 after it
+MON_BEFORE_DAWN = cst(2026, 12, 7, 0, 30)
+NEW_YEARS_EVE_2025_MORNING = cst(2025, 12, 31, 10, 0)  # Wednesday, a working day
+NEW_YEARS_EVE_2025_EVENING = cst(2025, 12, 31, 18, 0)
+NEW_YEARS_EVE_2025_LATE = cst(2025, 12, 31, 23, 0)
+NEW_YEARS_DAY_2026 = cst(2026, 1, 1, 9, 0)
+NEW_YEAR_UTC_EVENING = dt.datetime(2025, 12, 31, 16, 30, tzinfo=UTC)  # 2026-01-01 00:30 in Shanghai
+MAKEUP_SUN_MORNING = cst(2026, 1, 4, 10, 0)  # Sunday, 调休上班
+MAKEUP_SUN_EVENING = cst(2026, 1, 4, 18, 0)
+BEFORE_LABOUR_DAY_AFTER_CLOSE = cst(2026, 4, 30, 17, 45)  # Thursday
+FRI_BEFORE_LD_MAKEUP_SAT = cst(2026, 5, 8, 10, 0)
+LD_MAKEUP_SAT_AT_CLOSE = cst(2026, 5, 9, 17, 30)
+BEFORE_MID_AUTUMN_THU = cst(2026, 9, 24, 16, 0)
 
 # Deadlines.
 CLOSE_MON_12_07 = cst(2026, 12, 7, 17, 30)
@@ -117,6 +131,29 @@ def _warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
         pytest.param(OTHER, BEFORE_SPRING_FESTIVAL_FRI, cst(2026, 3, 2, 17, 30), id="sf-other"),
         pytest.param(POLICY, SPRING_FESTIVAL_WED, cst(2026, 2, 24, 17, 30), id="sf-during-policy"),
         pytest.param(OTHER, SPRING_FESTIVAL_WED, cst(2026, 3, 3, 17, 30), id="sf-during-other"),
+        pytest.param(POLICY, SF_MAKEUP_SAT_MORNING, cst(2026, 2, 14, 17, 30), id="sf-makeup-sat-policy"),
+        pytest.param(OTHER, SF_LAST_MAKEUP_SAT, cst(2026, 3, 10, 17, 30), id="sf-makeup-sat-other"),
+        # After hours and before office hours: only policy consultation looks at the time of day.
+        pytest.param(POLICY, MON_BEFORE_DAWN, CLOSE_MON_12_07, id="policy-00:30"),
+        pytest.param(PUBLIC, MON_AFTER_CLOSE, CLOSE_WED_12_09, id="public-after-close"),
+        pytest.param(OTHER, MON_LATE_NIGHT, CLOSE_WED_12_16, id="other-late-night"),
+        # Year end 2025/2026: 01-01..03 off, Sunday 01-04 worked (调休).
+        pytest.param(POLICY, NEW_YEARS_EVE_2025_EVENING, cst(2026, 1, 4, 17, 30), id="ye-policy-to-makeup-sun"),
+        pytest.param(PUBLIC, NEW_YEARS_EVE_2025_MORNING, cst(2026, 1, 5, 17, 30), id="ye-public"),
+        pytest.param(OTHER, NEW_YEARS_EVE_2025_MORNING, cst(2026, 1, 12, 17, 30), id="ye-other"),
+        pytest.param(EMERGENCY, NEW_YEARS_EVE_2025_LATE, cst(2026, 1, 1, 1, 0), id="ye-emergency-wall-clock"),
+        pytest.param(POLICY, NEW_YEARS_DAY_2026, cst(2026, 1, 4, 17, 30), id="ye-policy-holiday"),
+        pytest.param(POLICY, NEW_YEAR_UTC_EVENING, cst(2026, 1, 4, 17, 30), id="ye-utc-is-already-new-year"),
+        pytest.param(POLICY, MAKEUP_SUN_MORNING, cst(2026, 1, 4, 17, 30), id="makeup-sun-policy-same-day"),
+        pytest.param(POLICY, MAKEUP_SUN_EVENING, cst(2026, 1, 5, 17, 30), id="makeup-sun-policy-after-close"),
+        # Labour Day 2026: 05-01..05 off, Saturday 05-09 worked.
+        pytest.param(POLICY, BEFORE_LABOUR_DAY_AFTER_CLOSE, cst(2026, 5, 6, 17, 30), id="ld-policy-after-close"),
+        pytest.param(PUBLIC, BEFORE_LABOUR_DAY_AFTER_CLOSE, cst(2026, 5, 7, 17, 30), id="ld-public-after-close"),
+        pytest.param(OTHER, BEFORE_LABOUR_DAY_AFTER_CLOSE, cst(2026, 5, 13, 17, 30), id="ld-other-counts-makeup-sat"),
+        pytest.param(PUBLIC, FRI_BEFORE_LD_MAKEUP_SAT, cst(2026, 5, 11, 17, 30), id="ld-public-counts-makeup-sat"),
+        pytest.param(POLICY, LD_MAKEUP_SAT_AT_CLOSE, cst(2026, 5, 11, 17, 30), id="ld-makeup-sat-policy-17:30"),
+        # Mid-Autumn 2026: Friday 09-25 off.
+        pytest.param(PUBLIC, BEFORE_MID_AUTUMN_THU, cst(2026, 9, 29, 17, 30), id="mid-autumn-public"),
     ],
 )
 def test_it_computes_the_deadline(

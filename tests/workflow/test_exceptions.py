@@ -7,16 +7,25 @@ import json
 import pytest
 
 from workflow.exceptions import (
+    ActorNotAllowed,
     CaseNotFound,
+    ConcurrentUpdate,
+    IllegalTransition,
+    InvalidCaseAction,
     InvalidReport,
     JuhaobanError,
     NotCaseOwner,
+    NotCaseUnit,
     ReferenceDataError,
     UnknownCategory,
     UnknownTownship,
+    UnknownUnit,
 )
 
-ERRORS = [CaseNotFound, UnknownCategory, UnknownTownship, InvalidReport, ReferenceDataError, NotCaseOwner]
+ERRORS = [
+    CaseNotFound, UnknownCategory, UnknownTownship, InvalidReport, ReferenceDataError, NotCaseOwner, UnknownUnit,
+    IllegalTransition, ConcurrentUpdate, ActorNotAllowed, NotCaseUnit, InvalidCaseAction,
+]  # fmt: skip
 
 
 def test_every_error_has_its_own_snake_case_code():
@@ -41,3 +50,15 @@ def test_it_can_be_caught_as_the_base_class():
         raise CaseNotFound("no case", case_id="JL20261130-0001")
     assert raised.value.code == "case_not_found"
     assert raised.value.context == {"case_id": "JL20261130-0001"}
+
+
+def test_the_closed_loop_errors_have_the_codes_callers_switch_on():
+    assert (IllegalTransition.code, ConcurrentUpdate.code) == ("illegal_transition", "conflict")
+    error = IllegalTransition(
+        "case JL20261130-0001: 'resolved' cannot move it from 'assigned' to 'resolved'",
+        case_id="JL20261130-0001",
+        event="resolved",
+        from_status="assigned",
+        to_status="resolved",
+    )
+    assert error.to_dict()["context"]["from_status"] == "assigned"

@@ -102,3 +102,30 @@ def test_it_has_a_single_linear_history_from_base():
     revisions = list(script.walk_revisions())
     assert revisions[-1].down_revision is None
     assert all(isinstance(r.down_revision, (str, type(None))) for r in revisions)  # no merge points
+
+
+def test_0002_keeps_filed_cases_and_their_trail_down_and_up(database_url, engine, case_service, session_factory):
+    from sqlalchemy import select, text
+
+    from workflow.cases import NewReport
+    from workflow.models import Case
+
+    filed = case_service.file_report(
+        NewReport(description="路灯不亮", category_code="city_management", matter_type="public_service",
+                  township="巨鹿镇", reporter_id="wx-100")
+    )  # fmt: skip
+    with engine.begin() as connection:
+        config = alembic_config(database_url)
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0001_case_domain")
+    assert "rating" not in {c["name"] for c in inspect(engine).get_columns("cases")}
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM case_events")).scalar_one() == 1
+
+    upgrade(database_url)
+
+    with session_factory() as session:
+        case = session.execute(select(Case).where(Case.case_id == filed.case_id)).scalar_one()
+        assert (case.suggested_matter_type, case.matter_type) == ("public_service", "public_service")
+        assert (case.unsatisfied_count, case.rating, case.duplicate_of) == (0, None, None)
+        assert [e.event for e in case.events] == ["filed"]

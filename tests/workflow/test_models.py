@@ -130,3 +130,20 @@ def test_it_deletes_events_with_their_case(case_service, session_factory):
         session.delete(case)
     with session_factory() as session:
         assert session.execute(select(CaseEvent)).scalars().all() == []
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        dict(rating="great"),
+        dict(rejection_reason="boring"),
+        dict(suggested_matter_type="urgent"),
+        dict(unsatisfied_count=-1),
+    ],
+    ids=lambda v: next(iter(v)),
+)
+def test_it_enforces_the_closed_loop_checks(case_service, session_factory, values):
+    view = _file(case_service)
+    with pytest.raises(IntegrityError):
+        with session_factory.begin() as session:
+            session.execute(update(Case).where(Case.case_id == view.case_id).values(**values))

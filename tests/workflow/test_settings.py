@@ -64,3 +64,15 @@ def test_it_rejects_an_empty_url():
 def test_relative_data_dirs_are_made_absolute(monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)
     assert Settings.from_env({"JUHAOBAN_DATA_DIR": "mydata"}).data_dir == Path(tmp_path / "mydata").resolve()
+
+
+def test_the_auto_accept_threshold_defaults_to_085_and_is_read_from_the_environment():
+    assert Settings.from_env({}).auto_accept_threshold == 0.85
+    assert Settings.from_env({"JUHAOBAN_AUTO_ACCEPT_THRESHOLD": " 0.9 "}).auto_accept_threshold == 0.9
+    assert Settings.from_env({"JUHAOBAN_AUTO_ACCEPT_THRESHOLD": ""}).auto_accept_threshold == 0.85
+
+
+@pytest.mark.parametrize("value", ["high", "1.5", "-0.1", "nan"])
+def test_it_rejects_a_bad_auto_accept_threshold(value):
+    with pytest.raises(ValueError, match="(?i)auto_accept_threshold"):
+        Settings.from_env({"JUHAOBAN_AUTO_ACCEPT_THRESHOLD": value})

@@ -20,6 +20,7 @@ class _Case:
     case_id: str = "JL20261130-0007"
     deadline: dt.datetime | None = DEADLINE
     lead_unit: UnitRef | None = UnitRef("county_ecology", "县生态环境分局")
+    needs_review: bool = False
 
 
 def test_every_status_has_its_own_label():
@@ -61,3 +62,9 @@ def test_it_rejects_unknown_statuses():
 
 def test_only_resolved_closed_and_rejected_are_not_open():
     assert {s for s in CaseStatus if not s.is_open} == {CaseStatus.RESOLVED, CaseStatus.CLOSED, CaseStatus.REJECTED}
+
+
+def test_a_case_under_dispatcher_review_is_told_as_such():
+    sentence = describe_status(_Case("returned", needs_review=True))
+    assert sentence == "您的工单JL20261130-0007已转交调度人员复核，我们会尽快给您答复。"
+    assert describe_status(_Case("returned")).startswith("您的工单JL20261130-0007正在重新派单")

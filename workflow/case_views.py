@@ -1,0 +1,243 @@
+"""Read-only views of cases and their audit trail, as services return them (no ORM object leaves a session).
+
+:class:`CaseView` is what residents, staff and API clients see of a case; :class:`CaseEventView` is one row of its
+audit trail (DESIGN.md: every transition is an audit row: who, when, from, to, note). Both are JSON-ready through
+``to_dict``. Datetimes are aware UTC.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from workflow.deadlines import MatterType
+from workflow.models import Case, CaseEvent, Unit
+from workflow.routing import UnitRef
+from workflow.status import CaseStatus, describe_status, status_label
+from workflow.textnorm import normalize_term
+from workflow.transitions import Rating, RejectReason
+
+
+def normalize_case_id(case_id: str | None) -> str:
+    """A case id as typed (``" ｊｌ20261130－0001 "``) in its stored form (``JL20261130-0001``)."""
+    return normalize_term(case_id or "").upper()
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+@dataclass(frozen=True)
+class CaseView:
+    """A case as shown to residents, staff and API clients (read-only; datetimes aware UTC).
+
+    ``suggested_*`` and ``category_confidence`` are the bot's suggestion, kept beside the confirmed ``category``
+    and ``matter_type``. ``result``/``result_photo`` are the unit's latest answer; ``rating`` the resident's latest
+    rating (``no_rating`` when the case was closed without one); ``unsatisfied_count`` how often the resident was
+    unsatisfied. ``needs_review``: a dispatcher must look at the case (category to choose, or a second
+    "unsatisfied"). ``duplicate_of``: for a case rejected as a duplicate, the original's case id.
+    """
+
+    case_id: str
+    status: CaseStatus
+    category: str | None
+    category_name: str | None
+    suggested_category: str | None
+    category_confidence: float | None
+    matter_type: MatterType
+    importance_level: int | None
+    township: str
+    township_name: str
+    village: str | None
+    village_code: str | None
+    description: str
+    reporter: str
+    reporter_phone: str | None
+    channel: str
+    created_at: dt.datetime
+    accepted_at: dt.datetime | None
+    deadline: dt.datetime
+    updated_at: dt.datetime
+    lead_unit: UnitRef
+    cooperating_units: tuple[UnitRef, ...] = field(default_factory=tuple)
+    needs_review: bool = False
+    suggested_matter_type: MatterType | None = None
+    assigned_at: dt.datetime | None = None
+    resolved_at: dt.datetime | None = None
+    closed_at: dt.datetime | None = None
+    result: str | None = None
+    result_photo: str | None = None
+    rating: Rating | None = None
+    rating_comment: str | None = None
+    unsatisfied_count: int = 0
+    rejection_reason: RejectReason | None = None
+    duplicate_of: str | None = None
+
+    @property
+    def status_label(self) -> str:
+        """Short resident-facing label, e.g. ``已派单至县生态环境分局``."""
+        return status_label(self.status, self.lead_unit.name)
+
+    @property
+    def status_description(self) -> str:
+        """One resident-facing sentence about the case (:func:`workflow.status.describe_status`)."""
+        return describe_status(self)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready values: enums as their codes, datetimes as ISO 8601 with offset, units as ``{code, name}``."""
+        return {
+            "case_id": self.case_id,
+            "status": self.status.value,
+            "status_label": self.status_label,
+            "status_description": self.status_description,
+            "category": self.category,
+            "category_name": self.category_name,
+            "suggested_category": self.suggested_category,
+            "category_confidence": self.category_confidence,
+            "matter_type": self.matter_type.value,
+            "suggested_matter_type": self.suggested_matter_type.value if self.suggested_matter_type else None,
+            "importance_level": self.importance_level,
+            "township": self.township,
+            "township_name": self.township_name,
+            "village": self.village,
+            "village_code": self.village_code,
+            "description": self.description,
+            "reporter": self.reporter,
+            "reporter_phone": self.reporter_phone,
+            "channel": self.channel,
+            "created_at": self.created_at.isoformat(),
+            "accepted_at": _iso(self.accepted_at),
+            "assigned_at": _iso(self.assigned_at),
+            "resolved_at": _iso(self.resolved_at),
+            "closed_at": _iso(self.closed_at),
+            "deadline": self.deadline.isoformat(),
+            "updated_at": self.updated_at.isoformat(),
+            "lead_unit": self.lead_unit.to_dict(),
+            "cooperating_units": [u.to_dict() for u in self.cooperating_units],
+            "needs_review": self.needs_review,
+            "result": self.result,
+            "result_photo": self.result_photo,
+            "rating": self.rating.value if self.rating else None,
+            "rating_label": self.rating.label if self.rating else None,
+            "rating_comment": self.rating_comment,
+            "unsatisfied_count": self.unsatisfied_count,
+            "rejection_reason": self.rejection_reason.value if self.rejection_reason else None,
+            "duplicate_of": self.duplicate_of,
+        }
+
+
+@dataclass(frozen=True)
+class CaseEventView:
+    """One audit row of a case.
+
+    Attributes:
+        at: When (aware UTC).
+        actor: Who: reporter id, staff id, unit code or ``system``.
+        actor_role: ``resident``, ``bot``, ``dispatcher``, ``unit`` or ``system``.
+        event: What (a :class:`workflow.transitions.CaseEventType` code, e.g. ``assigned``).
+        from_status: Status before (None for ``filed``).
+        to_status: Status after (equal to ``from_status`` for a progress note).
+        note: Free text: the reason, the result, the resident's comment.
+        data: JSON details of the event (units, deadline, rating, override, …).
+    """
+
+    at: dt.datetime
+    actor: str
+    actor_role: str
+    event: str
+    from_status: str | None
+    to_status: str
+    note: str
+    data: Mapping[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready values; ``at`` as ISO 8601 with offset."""
+        return {
+            "at": self.at.isoformat(),
+            "actor": self.actor,
+            "actor_role": self.actor_role,
+            "event": self.event,
+            "from_status": self.from_status,
+            "to_status": self.to_status,
+            "note": self.note,
+            "data": dict(self.data),
+        }
+
+
+def case_query():
+    """``select(Case)`` with the relationships a :class:`CaseView` needs loaded eagerly."""
+    return select(Case).options(
+        selectinload(Case.category),
+        selectinload(Case.township),
+        selectinload(Case.village),
+        selectinload(Case.lead_unit),
+    )
+
+
+def case_views(session: Session, cases: Sequence[Case]) -> list[CaseView]:
+    """Views of ``cases`` (cooperating unit names looked up in one query)."""
+    codes = {code for case in cases for code in (case.cooperating_unit_codes or [])}
+    names: dict[str, str] = {}
+    if codes:
+        names = dict(session.execute(select(Unit.code, Unit.name).where(Unit.code.in_(codes))).all())
+    return [_view(case, names) for case in cases]
+
+
+def event_view(event: CaseEvent) -> CaseEventView:
+    """The view of one audit row."""
+    return CaseEventView(
+        at=event.at,
+        actor=event.actor,
+        actor_role=event.actor_role,
+        event=event.event,
+        from_status=event.from_status,
+        to_status=event.to_status,
+        note=event.note or "",
+        data=dict(event.data or {}),
+    )
+
+
+def _view(case: Case, unit_names: Mapping[str, str]) -> CaseView:
+    return CaseView(
+        case_id=case.case_id,
+        status=CaseStatus(case.status),
+        category=case.category_code,
+        category_name=case.category.name if case.category else None,
+        suggested_category=case.suggested_category_code,
+        category_confidence=case.category_confidence,
+        matter_type=MatterType(case.matter_type),
+        importance_level=case.importance_level,
+        township=case.township_code,
+        township_name=case.township.name,
+        village=case.village.name if case.village else case.village_name,
+        village_code=case.village_code,
+        description=case.description,
+        reporter=case.reporter_id,
+        reporter_phone=case.reporter_phone,
+        channel=case.channel,
+        created_at=case.created_at,
+        accepted_at=case.accepted_at,
+        deadline=case.deadline,
+        updated_at=case.updated_at,
+        lead_unit=UnitRef(code=case.lead_unit_code, name=case.lead_unit.name),
+        cooperating_units=tuple(
+            UnitRef(code=code, name=unit_names.get(code, code)) for code in case.cooperating_unit_codes or []
+        ),
+        needs_review=case.needs_review,
+        suggested_matter_type=MatterType(case.suggested_matter_type) if case.suggested_matter_type else None,
+        assigned_at=case.assigned_at,
+        resolved_at=case.resolved_at,
+        closed_at=case.closed_at,
+        result=case.result,
+        result_photo=case.result_photo,
+        rating=Rating(case.rating) if case.rating else None,
+        rating_comment=case.rating_comment,
+        unsatisfied_count=case.unsatisfied_count or 0,
+        rejection_reason=RejectReason(case.rejection_reason) if case.rejection_reason else None,
+        duplicate_of=case.duplicate_of,
+    )
