@@ -28,6 +28,7 @@ from bot.nlu.normalize import clean_text, has_meaningful_text
 from workflow.deadlines import format_deadline_zh
 from workflow.exceptions import JuhaobanError
 from workflow.phones import normalize_phone
+from workflow.status import CaseStatus
 
 logger = logging.getLogger(__name__)
 
@@ -295,6 +296,16 @@ class ActionAskCategoryChoice(Action):
         return []
 
 
+def _auto_accept(case):
+    """The case after auto-acceptance (confident category, not an emergency), or as filed when it waits for a
+    dispatcher. A failure here never un-files the report: it is logged and the case waits for a dispatcher."""
+    try:
+        return services.get().lifecycle.auto_accept(case.case_id)
+    except Exception:  # the report is filed; acceptance can happen by hand
+        logger.exception("Auto-accepting %s failed; it waits for a dispatcher", case.case_id)
+        return case
+
+
 class ActionSubmitReport(Action):
     """Files the confirmed report as a case and tells the resident its number, unit and deadline."""
 
@@ -336,12 +347,12 @@ class ActionSubmitReport(Action):
             logger.exception("Filing a report for %s failed", tracker.sender_id)
             dispatcher.utter_message(response="utter_submit_failed")
             return _ask_again()
+        case = _auto_accept(case)
         unit = case.lead_unit.name if case.lead_unit else "调度中心"
-        dispatcher.utter_message(
-            text=(
-                f"已为您登记，工单号 {case.case_id}。\n由{unit}负责办理，"
-                f"办理时限：{format_deadline_zh(case.deadline)}。\n"
-                "办理进展会在这里通知您，也可以随时发送工单号查询。"
-            )
-        )
+        if case.status is CaseStatus.ACCEPTED:
+            told = f"已为您登记并受理，工单号 {case.case_id}。\n由{unit}负责办理，办理时限：{format_deadline_zh(case.deadline)}。"
+        else:
+            told = (f"已为您登记，工单号 {case.case_id}。\n预计由{unit}负责办理；调度员受理后开始计算办理时限，"
+                    "受理结果会通知您。")
+        dispatcher.utter_message(text=told + "\n办理进展会在这里通知您，也可以随时发送工单号查询。")
         return [SlotSet(slot, None) for slot in REPORT_SLOTS] + [SlotSet(c.SLOT_LAST_CASE_ID, case.case_id)]

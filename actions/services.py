@@ -13,17 +13,19 @@ from actions.categories import CategoryNames
 from workflow.cases import CaseService
 from workflow.db import make_engine, make_session_factory
 from workflow.gazetteer import Gazetteer
+from workflow.lifecycle import CaseLifecycle
 from workflow.settings import Settings
 from workflow.workcalendar import WorkingCalendar
 
 
 @dataclass
 class Services:
-    """What the actions need: the case service, the gazetteer and the category names."""
+    """What the actions need: filing and reading cases, the closed loop, the gazetteer and the category names."""
 
     cases: CaseService
     gazetteer: Gazetteer
     categories: CategoryNames
+    lifecycle: CaseLifecycle
 
 
 _lock = threading.Lock()
@@ -31,13 +33,15 @@ _services: Optional[Services] = None
 
 
 def build(settings: Settings) -> Services:
-    """Builds the services for ``settings`` (engine, calendar, gazetteer, category names)."""
+    """Builds the services for ``settings`` (engine, calendar, gazetteer, category names, lifecycle)."""
     engine = make_engine(settings.database_url)
     calendar = WorkingCalendar.default(settings.data_dir)
+    session_factory = make_session_factory(engine)
     return Services(
-        cases=CaseService(make_session_factory(engine), calendar),
+        cases=CaseService(session_factory, calendar),
         gazetteer=Gazetteer.load(settings.data_dir),
         categories=CategoryNames.load(settings.data_dir),
+        lifecycle=CaseLifecycle(session_factory, calendar, auto_accept_threshold=settings.auto_accept_threshold),
     )
 
 

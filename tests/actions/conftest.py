@@ -10,13 +10,19 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import services
 from actions.categories import CategoryNames
 from workflow.gazetteer import Gazetteer
+from workflow.lifecycle import CaseLifecycle
 
 DATA = Path(__file__).resolve().parents[2] / "data"
 
 
 @pytest.fixture
-def svc(case_service):
-    built = services.Services(case_service, Gazetteer.load(DATA), CategoryNames.load(DATA))
+def lifecycle(session_factory, calendar, clock) -> CaseLifecycle:
+    return CaseLifecycle(session_factory, calendar, clock=clock)
+
+
+@pytest.fixture
+def svc(case_service, lifecycle):
+    built = services.Services(case_service, Gazetteer.load(DATA), CategoryNames.load(DATA), lifecycle)
     services.configure(built)
     yield built
     services.configure(None)
