@@ -1,9 +1,13 @@
 """The admin application factory: ``create_app()`` wires settings, database, services and routes.
 
 Start-up order (sanic listeners): ``before_server_start`` opens the engine and session factory, reads
-the reference data (category codes and townships used to validate filters) and builds the
-``CaseService`` unless one was injected; ``after_server_stop`` disposes the engine. Everything lives
-on ``app.ctx``: ``settings``, ``engine``, ``session_factory``, ``reference``, ``cases``.
+the reference data (category codes and townships used to validate filters, units for admin tokens
+acting for a unit) and builds the ``CaseService`` and the ``CaseLifecycle`` (the one implementation of
+the closed loop, shared with the bot and the jobs; ``Settings.auto_accept_threshold``) unless they
+were injected; ``after_server_stop`` disposes the engine. Everything lives on ``app.ctx``:
+``settings``, ``engine``, ``session_factory``, ``reference``, ``cases``, ``lifecycle``. The
+database must be migrated (``juhaoban migrate``): bearer tokens other than the shared admin token are
+looked up in its ``api_tokens`` table.
 """
 
 from __future__ import annotations
@@ -15,10 +19,14 @@ from sanic import Sanic
 
 from admin import auth
 from admin.cases import cases_blueprint
+from admin.dispatch_routes import dispatch_blueprint
 from admin.errors import register_error_handler
 from admin.health import health_blueprint
+from admin.residents import residents_blueprint
+from admin.unit_routes import unit_blueprint
 from workflow.cases import CaseService
 from workflow.db import make_engine, make_session_factory
+from workflow.lifecycle import CaseLifecycle
 from workflow.reference import ReferenceData
 from workflow.settings import Settings
 from workflow.workcalendar import WorkingCalendar
@@ -28,7 +36,12 @@ logger = logging.getLogger(__name__)
 APP_NAME_PREFIX = "juhaoban_admin"
 
 
-def create_app(settings: Settings | None = None, *, case_service: CaseService | None = None) -> Sanic:
+def create_app(
+    settings: Settings | None = None,
+    *,
+    case_service: CaseService | None = None,
+    lifecycle: CaseLifecycle | None = None,
+) -> Sanic:
     """Build the admin/management API application.
 
     Each call returns a new app with a unique name (sanic 21.12 keeps a process-wide registry of
@@ -41,6 +54,9 @@ def create_app(settings: Settings | None = None, *, case_service: CaseService | 
         case_service: A ready :class:`CaseService` to use instead of building one at start-up (tests
             inject one with a frozen clock). It should work on the same database as
             ``settings.database_url``, which the health check pings.
+        lifecycle: A ready :class:`CaseLifecycle` to use instead of building one at start-up (tests
+            inject one with a frozen clock); same database as ``settings.database_url``, where the
+            token lookup and the unit work lists read.
 
     Returns:
         The sanic app; run it with ``app.run(...)`` (see ``python -m admin``).
@@ -55,6 +71,7 @@ def create_app(settings: Settings | None = None, *, case_service: CaseService | 
     app = Sanic(f"{APP_NAME_PREFIX}_{uuid.uuid4().hex}", configure_logging=False)
     app.ctx.settings = settings
     app.ctx.injected_case_service = case_service
+    app.ctx.injected_lifecycle = lifecycle
 
     app.register_listener(_open_resources, "before_server_start")
     app.register_listener(_close_resources, "after_server_stop")
@@ -62,6 +79,9 @@ def create_app(settings: Settings | None = None, *, case_service: CaseService | 
     register_error_handler(app)
     app.blueprint(health_blueprint())
     app.blueprint(cases_blueprint())
+    app.blueprint(dispatch_blueprint())
+    app.blueprint(unit_blueprint())
+    app.blueprint(residents_blueprint())
     return app
 
 
@@ -71,8 +91,10 @@ async def _open_resources(app: Sanic, _loop: object) -> None:
     app.ctx.session_factory = make_session_factory(app.ctx.engine)
     # Read (and validate) the reference files once: a broken responsibility list stops start-up here.
     app.ctx.reference = ReferenceData.load(settings.data_dir)
-    app.ctx.cases = app.ctx.injected_case_service or CaseService(
-        app.ctx.session_factory, WorkingCalendar.default(settings.data_dir)
+    calendar = WorkingCalendar.default(settings.data_dir)
+    app.ctx.cases = app.ctx.injected_case_service or CaseService(app.ctx.session_factory, calendar)
+    app.ctx.lifecycle = app.ctx.injected_lifecycle or CaseLifecycle(
+        app.ctx.session_factory, calendar, auto_accept_threshold=settings.auto_accept_threshold
     )
     logger.info("Admin API ready (database %s)", app.ctx.engine.url.render_as_string(hide_password=True))
 

@@ -1,12 +1,17 @@
 """Bearer-token protection for the management API (every route under ``/api``).
 
-The token is one shared secret from ``Settings.admin_token`` (env ``JUHAOBAN_ADMIN_TOKEN``); the
-launcher generates it. Clients send ``Authorization: Bearer <token>`` (RFC 6750 §2.1). Missing or
-wrong credentials get a 401 JSON error with a ``WWW-Authenticate: Bearer`` challenge (RFC 6750 §3).
+Two kinds of token are accepted: the shared secret from ``Settings.admin_token`` (env
+``JUHAOBAN_ADMIN_TOKEN``, the launcher generates it; role ``admin``) and the role-scoped tokens of
+``api_tokens`` (:mod:`workflow.api_tokens`: dispatcher, unit, admin), looked up on every request so a
+revoked token is refused at once. Clients send ``Authorization: Bearer <token>`` (RFC 6750 §2.1).
+Missing, wrong or revoked credentials get a 401 JSON error with a ``WWW-Authenticate: Bearer``
+challenge (RFC 6750 §3). The holder is put on ``request.ctx.principal`` (:class:`admin.tokens.Principal`);
+what each role may do is checked by the views through :mod:`admin.tokens`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import re
 from typing import Awaitable, Callable, Optional
@@ -15,6 +20,8 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from admin.responses import error_response
+from admin.tokens import Principal
+from workflow.api_tokens import find_active_token
 
 API_PREFIX = "/api"
 REALM = "juhaoban-admin"
@@ -58,19 +65,21 @@ def require_admin_token(token: str | None) -> str:
 
 
 def bearer_token_middleware(token: str) -> RequestMiddleware:
-    """Build the request middleware that guards every ``/api`` route with ``token``.
+    """Build the request middleware that guards every ``/api`` route.
 
-    The comparison uses :func:`hmac.compare_digest` so response timing does not reveal how much of
-    a guessed token was right. A request is guarded when its matched route lies under ``/api`` or,
-    for requests matching no route, when its path does: an unauthenticated client therefore learns
-    nothing about which ``/api`` paths exist (it gets 401, never 404).
+    The shared ``token`` is compared with :func:`hmac.compare_digest` so response timing does not
+    reveal how much of a guessed token was right; any other token is looked up by its SHA-256 digest
+    in ``api_tokens`` (on ``request.app.ctx.session_factory``, in a worker thread). A request is
+    guarded when its matched route lies under ``/api`` or, for requests matching no route, when its
+    path does: an unauthenticated client therefore learns nothing about which ``/api`` paths exist
+    (it gets 401, never 404).
 
     Args:
-        token: The expected bearer token (from :func:`require_admin_token`).
+        token: The shared admin token (from :func:`require_admin_token`).
 
     Returns:
-        An async ``request -> response | None`` middleware: None lets the request through, a 401
-        response ends it.
+        An async ``request -> response | None`` middleware: None lets the request through with
+        ``request.ctx.principal`` set, a 401 response ends it.
     """
     expected = token.encode("utf-8")
 
@@ -79,9 +88,14 @@ def bearer_token_middleware(token: str) -> RequestMiddleware:
             return None
         presented = _extract_bearer_token(request.headers.get("authorization"))
         if presented is None:
-            return _unauthorized("Send the admin token as `Authorization: Bearer <token>`.", None)
-        if not hmac.compare_digest(presented.encode("utf-8"), expected):
-            return _unauthorized("The bearer token is not valid.", "invalid_token")
+            return _unauthorized("Send an API token as `Authorization: Bearer <token>`.", None)
+        if hmac.compare_digest(presented.encode("utf-8"), expected):
+            request.ctx.principal = Principal.shared_admin()
+            return None
+        stored = await asyncio.to_thread(find_active_token, request.app.ctx.session_factory, presented)
+        if stored is None:
+            return _unauthorized("The bearer token is not valid (unknown or revoked).", "invalid_token")
+        request.ctx.principal = Principal.from_token(stored)
         return None
 
     return check_bearer_token

@@ -6,9 +6,16 @@ raise; they never build HTTP errors themselves.
 
 Mapping (the HTTP semantics of RFC 9110 §15):
 
-- ``CaseNotFound`` → 404; ``UnknownCategory``, ``UnknownTownship``, ``InvalidReport`` and an
-  invalid query parameter → 422 (the request is well-formed but its content is unacceptable);
-  any other ``JuhaobanError`` → 400.
+- ``CaseNotFound``, ``TokenNotFound`` → 404.
+- ``ActorNotAllowed``, ``NotCaseUnit``, ``NotCaseOwner`` → 403 (authenticated, but this token may not do
+  this, or not to this case).
+- ``IllegalTransition`` and ``ConcurrentUpdate`` (code ``conflict``) → 409: the case's state does not allow the
+  action now; read it again.
+- Invalid input → 422 (well-formed request, unacceptable content): ``InvalidCaseAction``, ``InvalidReport``,
+  ``UnknownCategory``, ``UnknownTownship``, ``UnknownUnit``, ``InvalidTokenRequest``, an invalid query parameter
+  and a request body of the wrong shape; a body that is not JSON at all → 400 (``malformed_json``).
+- Any other ``JuhaobanError`` → 400.
+- Missing, wrong or revoked bearer tokens → 401, answered by :mod:`admin.auth` before any view runs.
 - sanic's own HTTP errors (no route → 404, wrong method → 405, body too large → 413, …) keep
   their status; the body becomes JSON.
 - Anything else → 500 with a generic message; the stack trace goes to the log, never to the client.
@@ -24,14 +31,23 @@ from sanic.exceptions import SanicException
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from admin.body import InvalidRequestBody, MalformedJson
 from admin.query import InvalidQueryParameter
 from admin.responses import error_response
+from workflow.api_tokens import InvalidTokenRequest, TokenNotFound
 from workflow.exceptions import (
+    ActorNotAllowed,
     CaseNotFound,
+    ConcurrentUpdate,
+    IllegalTransition,
+    InvalidCaseAction,
     InvalidReport,
     JuhaobanError,
+    NotCaseOwner,
+    NotCaseUnit,
     UnknownCategory,
     UnknownTownship,
+    UnknownUnit,
 )
 
 logger = logging.getLogger(__name__)
@@ -39,9 +55,24 @@ logger = logging.getLogger(__name__)
 # Most specific first: the first matching class decides the status.
 _DOMAIN_STATUS: tuple[tuple[type[JuhaobanError], int], ...] = (
     (CaseNotFound, 404),
+    (TokenNotFound, 404),
+    (ActorNotAllowed, 403),
+    (NotCaseUnit, 403),
+    (NotCaseOwner, 403),
+    (IllegalTransition, 409),
+    (ConcurrentUpdate, 409),
+    (InvalidCaseAction, 422),
+    (InvalidReport, 422),
     (UnknownCategory, 422),
     (UnknownTownship, 422),
-    (InvalidReport, 422),
+    (UnknownUnit, 422),
+    (InvalidTokenRequest, 422),
+)
+# Errors of the HTTP layer itself (query string, body): not domain errors, same body shape.
+_REQUEST_STATUS: tuple[tuple[type[Exception], int], ...] = (
+    (MalformedJson, 400),
+    (InvalidRequestBody, 422),
+    (InvalidQueryParameter, 422),
 )
 _DEFAULT_DOMAIN_STATUS = 400
 
@@ -62,8 +93,9 @@ async def handle_exception(request: Request, exception: Exception) -> HTTPRespon
     Returns:
         The error response; this function itself never raises.
     """
-    if isinstance(exception, InvalidQueryParameter):
-        return error_response(422, exception.code, str(exception), exception.context)
+    for cls, status in _REQUEST_STATUS:
+        if isinstance(exception, cls):
+            return error_response(status, exception.code, str(exception), exception.context)
     if isinstance(exception, JuhaobanError):
         return _domain_error(exception)
     if isinstance(exception, SanicException) and _status_of(exception) < 500:

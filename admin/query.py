@@ -1,4 +1,4 @@
-"""Parsing and validation of the case-list query string (``GET /api/cases?...``).
+"""Parsing and validation of the case-list query strings (``GET /api/cases?...``, ``GET /api/unit/cases?...``).
 
 Only the parameters named here are read; anything else in the query string is ignored so clients
 can add their own (cache busters, tracing ids). Empty values (``?status=``) count as absent.
@@ -99,6 +99,50 @@ def parse_case_query(args: Mapping[str, Sequence[str]], reference: ReferenceData
         status=_choice(args, "status", [status.value for status in CaseStatus]),
         category=_choice(args, "category", list(reference.categories)),
         township=_township(args, reference),
+        limit=_integer(args, "limit", DEFAULT_LIMIT, minimum=1, maximum=MAX_LIMIT),
+        offset=_integer(args, "offset", 0, minimum=0, maximum=MAX_OFFSET),
+    )
+
+
+@dataclass(frozen=True)
+class UnitCaseQuery:
+    """Validated filters and page of a unit's work list.
+
+    Attributes:
+        statuses: ``CaseStatus`` values; a case in any of them is listed (``?status=assigned&status=reopened``);
+            empty lists every status.
+        limit: Page size, 1..200.
+        offset: Number of cases to skip, most urgent first.
+    """
+
+    statuses: tuple[str, ...] = ()
+    limit: int = DEFAULT_LIMIT
+    offset: int = 0
+
+
+def parse_unit_case_query(args: Mapping[str, Sequence[str]]) -> UnitCaseQuery:
+    """Validate the query string of a unit's work list (``unit`` is read by :mod:`admin.tokens`).
+
+    Args:
+        args: Parsed query string, name → list of values; ``status`` may be repeated, each value counts.
+
+    Returns:
+        The validated query; absent parameters take their defaults (every status, limit 50, offset 0).
+
+    Raises:
+        InvalidQueryParameter: A ``status`` is not a :class:`CaseStatus` value; ``limit``/``offset`` as in
+            :func:`parse_case_query`.
+    """
+    allowed = [status.value for status in CaseStatus]
+    statuses = []
+    for value in args.get("status") or ():
+        value = value.strip()
+        if value and value not in allowed:
+            raise InvalidQueryParameter("status", value[:MAX_TEXT_LENGTH], "is not a known value", allowed)
+        if value and value not in statuses:
+            statuses.append(value)
+    return UnitCaseQuery(
+        statuses=tuple(statuses),
         limit=_integer(args, "limit", DEFAULT_LIMIT, minimum=1, maximum=MAX_LIMIT),
         offset=_integer(args, "offset", 0, minimum=0, maximum=MAX_OFFSET),
     )

@@ -26,6 +26,19 @@ def _parser() -> argparse.ArgumentParser:
 
     commands.add_parser("migrate", help="migrate the database and load the reference data")
 
+    worker = commands.add_parser("worker", help="deadline sweep (warnings, overdue, auto-close) and message delivery")
+    worker.add_argument("--rasa-url", default="http://127.0.0.1:5005", help="the Rasa server residents talk to")
+
+    token = commands.add_parser("token", help="create, list or revoke admin API tokens")
+    token_commands = token.add_subparsers(dest="token_command", required=True)
+    create = token_commands.add_parser("create", help="create a token and print it (shown once)")
+    create.add_argument("--role", choices=["dispatcher", "unit", "admin"], required=True)
+    create.add_argument("--unit", default=None, help="unit code, for --role unit (e.g. county_ecology)")
+    create.add_argument("--name", required=True, help="who holds it; written into the audit trail")
+    token_commands.add_parser("list", help="list tokens (never their secrets)")
+    revoke = token_commands.add_parser("revoke", help="revoke a token by id")
+    revoke.add_argument("id", type=int)
+
     replay = commands.add_parser("replay", help="drive a CSV's texts through the REST channel as residents")
     replay.add_argument("file", type=Path)
     replay.add_argument("--url", default="http://127.0.0.1:5005/webhooks/rest/webhook")
@@ -59,6 +72,14 @@ def main(argv: Optional[List[str]] = None) -> int:
 
         prepare(Settings.from_env())
         return 0
+    if args.command == "worker":
+        from juhaoban.worker import run as run_worker
+
+        return run_worker(args.rasa_url)
+    if args.command == "token":
+        from juhaoban.tokens import run as run_tokens
+
+        return run_tokens(args)
     if args.command == "replay":
         from juhaoban.replay import run
 

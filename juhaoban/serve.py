@@ -1,6 +1,7 @@
-"""``juhaoban serve``: prepare the database and model, then run the Rasa server, the action server and the admin API.
+"""``juhaoban serve``: prepare the database and model, then run the Rasa server, the action server, the admin API
+and the worker (deadline jobs and delivery of residents' messages, :mod:`juhaoban.worker`).
 
-All three run in the foreground as child processes; Ctrl-C (SIGINT) or SIGTERM stops all of them, and if one of them
+All four run in the foreground as child processes; Ctrl-C (SIGINT) or SIGTERM stops all of them, and if one of them
 exits the others are stopped too, so a half-running system never lingers.
 """
 
@@ -101,13 +102,14 @@ def prepare(settings) -> None:
 
 
 def commands(model: Path, endpoints: Path, ports: Ports) -> Dict[str, List[str]]:
-    """The three processes' command lines."""
+    """The processes' command lines: Rasa, the action server, the admin API and the worker (jobs, delivery)."""
     python = sys.executable
     return {
         "rasa": [python, "-m", "rasa", "run", "--enable-api", "--model", str(model), "--endpoints", str(endpoints),
                  "--credentials", str(paths.CREDENTIALS), "--port", str(ports.rasa), "--cors", "*"],
         "actions": [python, "-m", "rasa_sdk", "--actions", "actions", "--port", str(ports.actions)],
         "admin": [python, "-m", "admin", "--port", str(ports.admin)],
+        "worker": [python, "-m", "juhaoban.cli", "worker", "--rasa-url", f"http://127.0.0.1:{ports.rasa}"],
     }
 
 
@@ -141,7 +143,8 @@ def run(ports: Ports = Ports(), *, train: bool = True, model: Optional[Path] = N
     signal.signal(signal.SIGTERM, stop)
     for name, command in commands(model, endpoints, ports).items():
         children[name] = subprocess.Popen(command, cwd=paths.ROOT, env=env)
-    print(f"Rasa :{ports.rasa}  actions :{ports.actions}  admin :{ports.admin}  (Ctrl-C stops all)", flush=True)
+    print(f"Rasa :{ports.rasa}  actions :{ports.actions}  admin :{ports.admin}  worker  (Ctrl-C stops all)",
+          flush=True)
     exit_code = 0
     while not stopping:
         for name, child in children.items():

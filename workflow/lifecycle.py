@@ -24,6 +24,13 @@ Decisions (county practice as we understand it; change them here, once):
   Importance level :data:`AUTO_ACCEPT_IMPORTANCE_LEVEL`.
 - A resolved case nobody rated is closed by the auto-close job with rating ``no_rating``, not before
   ``rating_window`` (3 days, DESIGN.md) after it was resolved.
+- A *round* of work starts whenever a deadline is fixed for it: at acceptance, at a first "unsatisfied" (reopened)
+  and at re-assignment after review. Its start sets ``warn_at`` (the lead unit's warning at ``warning_fraction``,
+  80% of the wall-clock span from now to the deadline, :func:`workflow.deadlines.deadline_warning_at`) and clears
+  ``warned_at``/``overdue_at``, so the deadline jobs (:mod:`workflow.jobs`) may warn and mark it again. Re-assigning
+  a returned case keeps the round (and its deadline).
+- Every action enqueues its notifications (:func:`workflow.notifications.notify_transition`) in its own
+  transaction: a message exists exactly when the change was committed.
 """
 
 from __future__ import annotations
@@ -41,7 +48,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from workflow.case_views import CaseEventView, CaseView, case_query, case_views, event_view, normalize_case_id
 from workflow.cases import Clock, utc_now
-from workflow.deadlines import DEFAULT_POLICY, DeadlinePolicy, MatterType, compute_deadline
+from workflow.deadlines import DEFAULT_POLICY, DeadlinePolicy, MatterType, compute_deadline, deadline_warning_at
 from workflow.dispatch import accept_case, assign_case, auto_accept_refusal, original_case_id
 from workflow.exceptions import (
     CaseNotFound,
@@ -52,6 +59,7 @@ from workflow.exceptions import (
     NotCaseUnit,
 )
 from workflow.models import Case, CaseEvent
+from workflow.notifications import notify_transition
 from workflow.settings import DEFAULT_AUTO_ACCEPT_THRESHOLD
 from workflow.status import CaseStatus
 from workflow.transitions import (
@@ -74,6 +82,8 @@ AUTO_ACCEPT_IMPORTANCE_LEVEL = 1
 REVIEW_AT_UNSATISFIED = 2
 #: How long a resident may rate a resolved case before the auto-close job may close it (DESIGN.md: 3 days).
 DEFAULT_RATING_WINDOW = dt.timedelta(days=3)
+#: Share of a round's wall-clock span after which the lead unit is warned (DESIGN.md: "warn the unit at 80%").
+DEFAULT_WARNING_FRACTION = 0.8
 _MAX_PHOTO = 512  # cases.result_photo
 
 E = CaseEventType
@@ -102,9 +112,10 @@ class CaseLifecycle:
         policy: Deadline durations and office hours (default: the county's practice).
         auto_accept_threshold: See :meth:`auto_accept`; 0–1.
         rating_window: See :meth:`close_unrated`.
+        warning_fraction: Share (0–1) of a round's span after which the deadline job warns the lead unit.
 
     Raises:
-        ValueError: ``auto_accept_threshold`` is outside 0–1.
+        ValueError: ``auto_accept_threshold`` or ``warning_fraction`` is outside 0–1.
 
     Common errors of every action:
         CaseNotFound: No case has ``case_id``.
@@ -125,15 +136,42 @@ class CaseLifecycle:
         policy: DeadlinePolicy = DEFAULT_POLICY,
         auto_accept_threshold: float = DEFAULT_AUTO_ACCEPT_THRESHOLD,
         rating_window: dt.timedelta = DEFAULT_RATING_WINDOW,
+        warning_fraction: float = DEFAULT_WARNING_FRACTION,
     ) -> None:
         if not 0.0 <= auto_accept_threshold <= 1.0:
             raise ValueError(f"auto_accept_threshold must be between 0 and 1, got {auto_accept_threshold!r}")
+        if not 0.0 <= warning_fraction <= 1.0:
+            raise ValueError(f"warning_fraction must be between 0 and 1, got {warning_fraction!r}")
         self._session_factory = session_factory
         self._calendar = calendar
         self._clock = clock or utc_now
         self._policy = policy
         self._threshold = auto_accept_threshold
         self._rating_window = rating_window
+        self._warning_fraction = warning_fraction
+
+    @property
+    def session_factory(self) -> sessionmaker:
+        """The session factory the lifecycle works with (the deadline jobs use the same database)."""
+        return self._session_factory
+
+    @property
+    def rating_window(self) -> dt.timedelta:
+        """How long a resident may rate a resolved case before :meth:`close_unrated` may close it."""
+        return self._rating_window
+
+    @property
+    def warning_fraction(self) -> float:
+        """Share of a round's span after which the lead unit is warned (0.8)."""
+        return self._warning_fraction
+
+    def now(self) -> dt.datetime:
+        """The lifecycle's clock, read once, as aware UTC (the jobs take their ``now`` from here).
+
+        Raises:
+            ValueError: The clock returned a naive datetime.
+        """
+        return self._now()
 
     # ------------------------------------------------------------------ dispatcher
     def accept(
@@ -452,6 +490,8 @@ class CaseLifecycle:
                 to_status = check_transition(chosen, from_status, case_id=wanted, under_review=under_review)
                 outcome = change(session, case, now)
                 case.status = to_status.value
+                if chosen in _ROUND_STARTS or outcome.data.get("new_round"):
+                    _start_round(case, now, self._warning_fraction)
                 case.updated_at = now
                 # Always an UPDATE (with the version check), even for a progress note at an unchanged instant:
                 # a note racing with a return must not record a status the case no longer has.
@@ -475,6 +515,11 @@ class CaseLifecycle:
                 session.flush()
                 session.expire(case, ["category", "lead_unit"])  # their codes may have changed
                 view = case_views(session, [case])[0]
+                # The resident rating in the bot, or the bot auto-accepting while the resident files, is told in
+                # that same conversation turn; the outbox keeps the record without pushing it again.
+                resident_told = actor.role is ActorRole.RESIDENT or (
+                    chosen is E.ACCEPTED and actor.role in (ActorRole.SYSTEM, ActorRole.BOT))
+                notify_transition(session, case.id, view, chosen, outcome.note, now, resident_told=resident_told)
         except StaleDataError:
             raise ConcurrentUpdate(
                 f"case {wanted} was changed by somebody else meanwhile; nothing was written",
@@ -487,6 +532,17 @@ class CaseLifecycle:
 
 
 # ---------------------------------------------------------------------- helpers
+#: Transitions that fix a new deadline and so start a new round (re-assignment after review says so in its data).
+_ROUND_STARTS = (E.ACCEPTED, E.REOPENED)
+
+
+def _start_round(case: Case, now: dt.datetime, fraction: float) -> None:
+    """A new round of work from ``now`` to ``case.deadline``: the warning is due afresh, no mark stands."""
+    case.warn_at = deadline_warning_at(now, max(case.deadline, now), fraction)
+    case.warned_at = None
+    case.overdue_at = None
+
+
 def _load_case(session: Session, case_id: str) -> Case:
     case = session.execute(case_query().where(Case.case_id == case_id)).scalar_one_or_none()
     if case is None:

@@ -7,7 +7,8 @@ All datetimes are timezone-aware UTC (:class:`UTCDateTime`); convert to Asia/Sha
 rules. Tables: townships, villages, units, categories (reference data, loaded from ``data/reference``), cases,
 case_events (audit trail of every transition), case_sequences (per-day case number counters).
 
-Migrations: ``0001_case_domain`` (the tables), ``0002_case_lifecycle`` (the closed loop's columns on ``cases``).
+Migrations: ``0001_case_domain`` (the tables), ``0002_case_lifecycle`` (the closed loop's columns on ``cases``),
+``0003_notifications_jobs`` (the notifications outbox; the deadline watch's columns on ``cases``).
 """
 
 from __future__ import annotations
@@ -174,6 +175,12 @@ class Case(Base):
     "unsatisfied" sends the case to dispatcher review: ``returned`` with ``needs_review``), and for a rejected
     case ``rejection_reason`` and, for a duplicate, ``duplicate_of`` (the original's case id; no foreign key, see
     migration 0002).
+
+    Deadline watch (:mod:`workflow.jobs`, migration 0003): ``warn_at`` is when the lead unit is to be warned (80% of
+    the wall-clock span from the start of the current round to ``deadline``; None before acceptance), ``warned_at``
+    when it was, ``overdue_at`` when the case was found past its deadline while still open (overdue is a mark, not
+    a status). A new round (acceptance, a first "unsatisfied", re-assignment after review) sets ``warn_at`` afresh
+    and clears the other two.
     """
 
     __tablename__ = "cases"
@@ -196,6 +203,10 @@ class Case(Base):
         Index("ix_cases_created_at", "created_at"),
         Index("ix_cases_lead_unit_code", "lead_unit_code"),
         Index("ix_cases_duplicate_of", "duplicate_of"),
+        # The deadline jobs' sweeps (workflow/jobs): open or resolved cases only, by the time that falls due.
+        Index("ix_cases_status_warn_at", "status", "warn_at"),
+        Index("ix_cases_status_deadline", "status", "deadline"),
+        Index("ix_cases_status_resolved_at", "status", "resolved_at"),
     )
 
     id = Column(Integer, primary_key=True, autoincrement=True)
@@ -232,6 +243,11 @@ class Case(Base):
     unsatisfied_count = Column(Integer, nullable=False, default=0, server_default="0")
     rejection_reason = Column(String(16), nullable=True)
     duplicate_of = Column(String(32), nullable=True)
+    # Deadline watch (migration 0003, workflow/jobs): when the current round's 80% warning falls due, when the lead
+    # unit was warned, when the case was found overdue. A new round (acceptance, reopening) resets them.
+    warn_at = Column(UTCDateTime, nullable=True)
+    warned_at = Column(UTCDateTime, nullable=True)
+    overdue_at = Column(UTCDateTime, nullable=True)
     version = Column(Integer, nullable=False, default=1)
 
     __mapper_args__ = {"version_id_col": version}
@@ -273,3 +289,74 @@ class CaseSequence(Base):
 
     day = Column(String(8), primary_key=True)
     last = Column(Integer, nullable=False)
+
+
+# ---------------------------------------------------------------------- API tokens (migration 0004_api_tokens)
+#: Roles an API token can carry (:class:`workflow.api_tokens.TokenRole`); admin may do everything a dispatcher may.
+API_TOKEN_ROLES = ("dispatcher", "unit", "admin")
+
+
+class ApiToken(Base):
+    """A bearer token of the admin API (:mod:`workflow.api_tokens`), scoped to a role and, for a unit, to one unit.
+
+    Only the SHA-256 hex digest of the token is stored: a database leak does not leak usable tokens. ``name`` is
+    the audit identity of whoever acts with the token (``case_events.actor``). A unit token has ``unit_code``;
+    other roles have none. A revoked token (``revoked_at`` set) is kept for the record and no longer accepted.
+    """
+
+    __tablename__ = "api_tokens"
+    __table_args__ = (
+        CheckConstraint(_in("role", API_TOKEN_ROLES), name="role"),
+        CheckConstraint(
+            "(role = 'unit' AND unit_code IS NOT NULL) OR (role <> 'unit' AND unit_code IS NULL)",
+            name="unit_scope",
+        ),
+    )
+
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    name = Column(String(128), nullable=False)
+    role = Column(String(16), nullable=False)
+    unit_code = Column(String(64), ForeignKey("units.code"), nullable=True, index=True)
+    token_hash = Column(String(64), nullable=False, unique=True)
+    created_at = Column(UTCDateTime, nullable=False)
+    revoked_at = Column(UTCDateTime, nullable=True)
+
+
+# ---------------------------------------------------------------------- notifications outbox (migration 0003)
+#: Who a notification is for: a resident (``recipient_id`` = the channel's sender id), a unit (its unit code) or the
+#: county dispatch centre (``recipient_id`` = ``dispatch``).
+RECIPIENT_ROLES = ("resident", "unit", "dispatcher")
+
+
+class Notification(Base):
+    """One message to a resident, a unit or the dispatchers: the transactional outbox of :mod:`workflow.notifications`.
+
+    Written in the same transaction as the change it tells about (a transition, a deadline warning), so a message
+    exists exactly when the change does; delivered later by a deliverer (Rasa's ``trigger_intent`` for residents).
+    ``channel`` is the resident's channel from the case (``rest``, ``wechat``, ``socketio`` …), None for staff.
+    ``next_attempt_at`` is when a deliverer may take the row next (a claim or a failure pushes it later); it is None
+    once the row is finished: ``delivered_at`` set, or ``failed_at`` set when delivery was given up.
+    """
+
+    __tablename__ = "notifications"
+    __table_args__ = (
+        CheckConstraint(_in("recipient_role", RECIPIENT_ROLES), name="recipient_role"),
+        CheckConstraint("attempts >= 0", name="attempts"),
+        Index("ix_notifications_recipient", "recipient_role", "recipient_id", "created_at"),
+        Index("ix_notifications_next_attempt_at", "next_attempt_at"),
+    )
+
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    created_at = Column(UTCDateTime, nullable=False)
+    case_pk = Column(Integer, ForeignKey("cases.id", ondelete="CASCADE"), nullable=True, index=True)
+    recipient_role = Column(String(16), nullable=False)
+    recipient_id = Column(String(128), nullable=False)
+    channel = Column(String(32), nullable=True)
+    kind = Column(String(32), nullable=False)
+    text = Column(Text, nullable=False)
+    data = Column(JSONType, nullable=False, default=dict)
+    next_attempt_at = Column(UTCDateTime, nullable=True)
+    attempts = Column(Integer, nullable=False, default=0, server_default="0")
+    last_error = Column(Text, nullable=True)
+    delivered_at = Column(UTCDateTime, nullable=True)
+    failed_at = Column(UTCDateTime, nullable=True)

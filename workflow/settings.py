@@ -15,6 +15,8 @@ DEFAULT_DATABASE_PATH = REPO_ROOT / "var" / "juhaoban.db"
 TIMEZONE = "Asia/Shanghai"
 #: NLU category confidence above which a non-emergency report is accepted without a dispatcher (workflow.lifecycle).
 DEFAULT_AUTO_ACCEPT_THRESHOLD = 0.85
+#: Seconds between two deadline sweeps (workflow.jobs): warnings, overdue marks, auto-close.
+DEFAULT_JOBS_INTERVAL_SECONDS = 60
 
 # Heroku-style and plain URLs name no driver (or a deprecated scheme); psycopg2 is the driver we ship.
 _POSTGRES_SCHEMES = ("postgres://", "postgresql://")
@@ -51,9 +53,11 @@ class Settings:
         auto_accept_threshold: A report whose NLU category confidence is above this (0–1) is accepted by the
             system, unless it is an emergency (:meth:`workflow.lifecycle.CaseLifecycle.auto_accept`); 1.0 turns
             auto-accept off.
+        jobs_interval_seconds: Seconds between two sweeps of the deadline jobs (:mod:`workflow.jobs`), ≥ 1.
 
     Raises:
-        ValueError: ``auto_accept_threshold`` is not a number between 0 and 1.
+        ValueError: ``auto_accept_threshold`` is not a number between 0 and 1, or ``jobs_interval_seconds`` is
+            not a whole number ≥ 1.
     """
 
     database_url: str
@@ -62,11 +66,15 @@ class Settings:
     data_dir: Path = DEFAULT_DATA_DIR
     timezone: str = TIMEZONE
     auto_accept_threshold: float = DEFAULT_AUTO_ACCEPT_THRESHOLD
+    jobs_interval_seconds: int = DEFAULT_JOBS_INTERVAL_SECONDS
 
     def __post_init__(self) -> None:
         value = self.auto_accept_threshold
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
             raise ValueError(f"auto_accept_threshold must be a number between 0 and 1, got {value!r}")
+        interval = self.jobs_interval_seconds
+        if isinstance(interval, bool) or not isinstance(interval, int) or interval < 1:
+            raise ValueError(f"jobs_interval_seconds must be a whole number of seconds >= 1, got {interval!r}")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -74,11 +82,12 @@ class Settings:
 
         Variables: ``DATABASE_URL`` (default ``sqlite:///<repo>/var/juhaoban.db``; ``postgres://`` and
         ``postgresql://`` are normalised to ``postgresql+psycopg2://``), ``REDIS_URL``, ``JUHAOBAN_ADMIN_TOKEN``,
-        ``JUHAOBAN_DATA_DIR`` (default ``<repo>/data``), ``JUHAOBAN_AUTO_ACCEPT_THRESHOLD`` (default 0.85).
-        Empty values count as unset.
+        ``JUHAOBAN_DATA_DIR`` (default ``<repo>/data``), ``JUHAOBAN_AUTO_ACCEPT_THRESHOLD`` (default 0.85),
+        ``JUHAOBAN_JOBS_INTERVAL_SECONDS`` (default 60). Empty values count as unset.
 
         Raises:
-            ValueError: ``JUHAOBAN_AUTO_ACCEPT_THRESHOLD`` is not a number between 0 and 1.
+            ValueError: ``JUHAOBAN_AUTO_ACCEPT_THRESHOLD`` is not a number between 0 and 1, or
+                ``JUHAOBAN_JOBS_INTERVAL_SECONDS`` is not a whole number ≥ 1.
         """
         env = os.environ if environ is None else environ
 
@@ -95,10 +104,18 @@ class Settings:
             raise ValueError(
                 f"JUHAOBAN_AUTO_ACCEPT_THRESHOLD must be a number between 0 and 1, got {threshold!r}"
             ) from None
+        interval = get("JUHAOBAN_JOBS_INTERVAL_SECONDS")
+        try:
+            jobs_interval_seconds = int(interval) if interval else DEFAULT_JOBS_INTERVAL_SECONDS
+        except ValueError:
+            raise ValueError(
+                f"JUHAOBAN_JOBS_INTERVAL_SECONDS must be a whole number of seconds >= 1, got {interval!r}"
+            ) from None
         return cls(
             database_url=normalize_database_url(database_url),
             redis_url=get("REDIS_URL"),
             admin_token=get("JUHAOBAN_ADMIN_TOKEN"),
             data_dir=Path(data_dir).expanduser().resolve() if data_dir else DEFAULT_DATA_DIR,
             auto_accept_threshold=auto_accept_threshold,
+            jobs_interval_seconds=jobs_interval_seconds,
         )

@@ -1,4 +1,5 @@
-"""Fixtures for the admin API tests: a real sanic server on a free local port, called over HTTP.
+"""Fixtures for the admin API tests: a real sanic server on a free local port, called over HTTP, a set of tokens
+of every role, and cases driven to any status of the closed loop.
 
 The app runs in the test's own event loop (``Sanic.create_server``), so its ``before_server_start``
 and ``after_server_stop`` listeners, middleware, routing and error handling run exactly as under
@@ -20,7 +21,10 @@ import pytest
 from sanic import Sanic
 
 from admin.app import create_app
+from admin_support import LEAD_UNIT, OTHER_UNIT, PATHS, STEPS, Tokens, report
+from workflow.api_tokens import create_token
 from workflow.cases import CaseService
+from workflow.lifecycle import CaseLifecycle
 from workflow.settings import Settings
 
 DATA_DIR = Path(__file__).resolve().parents[2] / "data"
@@ -70,6 +74,18 @@ class RunningApi:
         """GET ``path`` with ``Authorization: Bearer <token>`` (none when ``token`` is None)."""
         return await self.request("GET", path, params, token=token, headers=headers)
 
+    async def post(
+        self,
+        path: str,
+        body: Any = None,
+        *,
+        params: dict[str, str] | None = None,
+        token: str | None = ADMIN_TOKEN,
+        data: bytes | None = None,
+    ) -> ApiResponse:
+        """POST ``body`` as JSON (nothing when None; ``data`` sends raw bytes instead)."""
+        return await self.request("POST", path, params, token=token, json=body, data=data)
+
     async def request(
         self,
         method: str,
@@ -78,13 +94,15 @@ class RunningApi:
         *,
         token: str | None = ADMIN_TOKEN,
         headers: dict[str, str] | None = None,
+        json: Any = None,
+        data: bytes | None = None,
     ) -> ApiResponse:
         """Send one request and decode the JSON answer (every answer of this API is JSON)."""
         sent = dict(headers or {})
         if token is not None:
             sent["Authorization"] = f"Bearer {token}"
         async with self._session.request(
-            method, self.base_url + path, params=params, headers=sent
+            method, self.base_url + path, params=params, headers=sent, json=json, data=data
         ) as response:
             assert response.content_type == "application/json", await response.text()
             return ApiResponse(response.status, dict(response.headers), await response.json())
@@ -144,8 +162,45 @@ def unreachable_database_url() -> str:
 
 
 @pytest.fixture
-async def api(database_url: str, case_service: CaseService) -> AsyncIterator[RunningApi]:
+def lifecycle(session_factory, calendar, clock) -> CaseLifecycle:
+    """The closed-loop service over the test database, clock frozen (the one the test app uses)."""
+    return CaseLifecycle(session_factory, calendar, clock=clock)
+
+
+@pytest.fixture
+async def api(
+    database_url: str, case_service: CaseService, lifecycle: CaseLifecycle
+) -> AsyncIterator[RunningApi]:
     """The admin API over the test database (migrated, reference data loaded), clock frozen."""
-    app = create_app(admin_settings(database_url), case_service=case_service)
+    app = create_app(admin_settings(database_url), case_service=case_service, lifecycle=lifecycle)
     async with serve(app) as running:
         yield running
+
+
+MakeCase = Callable[..., str]
+
+
+@pytest.fixture
+def tokens(session_factory) -> Tokens:
+    """Tokens of a dispatcher, the lead unit of eco_environment cases, another unit, and admins (shared, stored)."""
+    return Tokens(
+        dispatcher=create_token(session_factory, "dispatcher", name=Tokens.DISPATCHER_NAME).token,
+        lead_unit=create_token(session_factory, "unit", LEAD_UNIT, name=Tokens.LEAD_UNIT_NAME).token,
+        other_unit=create_token(session_factory, "unit", OTHER_UNIT, name=Tokens.OTHER_UNIT_NAME).token,
+        admin=ADMIN_TOKEN,
+        stored_admin=create_token(session_factory, "admin", name=Tokens.STORED_ADMIN_NAME).token,
+    )
+
+
+@pytest.fixture
+def make_case(case_service: CaseService, lifecycle: CaseLifecycle) -> MakeCase:
+    """``make_case(situation="reported", **report_overrides) -> case_id``: file a case (as the bot does) and drive
+    it to ``situation`` (a key of :data:`PATHS`) through the lifecycle."""
+
+    def make(situation: str = "reported", **overrides: Any) -> str:
+        case_id = case_service.file_report(report(**overrides)).case_id
+        for step in PATHS[situation]:
+            STEPS[step](lifecycle, case_id)
+        return case_id
+
+    return make

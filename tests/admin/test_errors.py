@@ -12,14 +12,22 @@ from sanic.exceptions import InvalidUsage, MethodNotSupported, NotFound, ServerE
 
 from admin.errors import handle_exception
 from admin.query import InvalidQueryParameter
+from admin.body import InvalidRequestBody, MalformedJson
+from workflow.api_tokens import InvalidTokenRequest, TokenNotFound
 from workflow.exceptions import (
+    ActorNotAllowed,
     CaseNotFound,
+    ConcurrentUpdate,
+    IllegalTransition,
+    InvalidCaseAction,
     InvalidReport,
     JuhaobanError,
     NotCaseOwner,
+    NotCaseUnit,
     ReferenceDataError,
     UnknownCategory,
     UnknownTownship,
+    UnknownUnit,
 )
 
 REQUEST = SimpleNamespace(method="GET", path="/api/cases/JL20261130-0001")
@@ -38,7 +46,15 @@ async def _error(exception: Exception) -> tuple[int, Header, dict]:
         (UnknownCategory("unknown category 'x'", category="x"), 422),
         (UnknownTownship("no township called '北京'", township="北京"), 422),
         (InvalidReport("the description is empty", field="description"), 422),
-        (NotCaseOwner("case 'JL1' was reported by somebody else", case_id="JL1"), 400),
+        (TokenNotFound("no API token with id 7", token_id=7), 404),
+        (NotCaseOwner("case 'JL1' was reported by somebody else", case_id="JL1"), 403),
+        (NotCaseUnit("not the lead unit", case_id="JL1", unit="county_ecology"), 403),
+        (ActorNotAllowed("a unit token may not accept", action="accept", actor_role="unit"), 403),
+        (IllegalTransition("cannot", case_id="JL1", event="resolved", from_status="assigned"), 409),
+        (ConcurrentUpdate("changed meanwhile", case_id="JL1", event="assigned"), 409),
+        (InvalidCaseAction("note is required", field="note"), 422),
+        (UnknownUnit("no active unit 'x'", unit="x"), 422),
+        (InvalidTokenRequest("unknown token role 'x'", field="role"), 422),
         (ReferenceDataError("bad file", file="x.yml", entry="unit a"), 400),
         (JuhaobanError("something domain-specific"), 400),
     ],
@@ -56,6 +72,20 @@ async def test_it_maps_an_invalid_query_parameter_to_422() -> None:
     assert status == 422
     assert error["code"] == "invalid_query_parameter"
     assert error["context"] == {"parameter": "limit", "value": "0"}
+
+
+@pytest.mark.parametrize(
+    ("exception", "status"),
+    [
+        (InvalidRequestBody("Field 'note' must be a string.", field="note"), 422),
+        (MalformedJson("The request body is not valid UTF-8 JSON."), 400),
+    ],
+)
+async def test_it_maps_request_body_errors(exception: InvalidRequestBody, status: int) -> None:
+    got_status, _, error = await _error(exception)
+
+    assert got_status == status
+    assert error == {"code": exception.code, "message": str(exception), "context": exception.context}
 
 
 @pytest.mark.parametrize(

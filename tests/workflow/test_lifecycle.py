@@ -769,3 +769,110 @@ def test_it_reads_a_case_and_its_trail_by_a_sloppy_id(lifecycle, case_service):
         lifecycle.history("JL20261130-0404")
     with pytest.raises(CaseNotFound):
         lifecycle.acknowledge("JL20261130-0404", ECOLOGY)
+
+
+# ---------------------------------------------------------------------- notifications and deadline rounds
+def _notifications(session_factory) -> list[tuple[str, str, str]]:
+    from sqlalchemy import select
+
+    from workflow.models import Notification
+
+    with session_factory() as session:
+        rows = session.execute(select(Notification).order_by(Notification.id)).scalars()
+        return [(row.kind, row.recipient_role, row.recipient_id) for row in rows]
+
+
+def test_each_step_enqueues_its_notifications_with_the_change(lifecycle, case_service, session_factory):
+    case_id = drive(lifecycle, case_service, "resolved")
+    assert _notifications(session_factory) == [
+        ("accepted", "resident", "wx-openid-1"),
+        ("assigned", "unit", "county_ecology"),
+        ("resolved", "resident", "wx-openid-1"),
+    ]
+    assert lifecycle.get(case_id).status is S.RESOLVED
+
+
+def test_a_transition_that_fails_leaves_no_notification(lifecycle, case_service, session_factory, monkeypatch):
+    case_id = drive(lifecycle, case_service, "in_progress")
+    before, trail, sent = lifecycle.get(case_id), lifecycle.history(case_id), _notifications(session_factory)
+    real = workflow.lifecycle.notify_transition
+
+    def enqueue_then_fail(*args, **kwargs):
+        real(*args, **kwargs)
+        raise RuntimeError("connection lost before commit")
+
+    monkeypatch.setattr(workflow.lifecycle, "notify_transition", enqueue_then_fail)
+    with pytest.raises(RuntimeError):
+        lifecycle.resolve(case_id, ECOLOGY, result="已制止焚烧")
+    monkeypatch.undo()
+
+    assert (lifecycle.get(case_id), lifecycle.history(case_id)) == (before, trail)
+    assert _notifications(session_factory) == sent
+
+
+def test_of_racing_resolutions_only_the_winner_tells_the_resident(
+    lifecycle, case_service, session_factory, monkeypatch
+):
+    case_id = drive(lifecycle, case_service, "in_progress")
+    barrier = threading.Barrier(3)
+    load = workflow.lifecycle._load_case
+
+    def load_and_wait(session, wanted):
+        case = load(session, wanted)
+        barrier.wait(timeout=30)
+        return case
+
+    monkeypatch.setattr(workflow.lifecycle, "_load_case", load_and_wait)
+    outcomes: list[object] = []
+
+    def act(n: int) -> None:
+        try:
+            outcomes.append(lifecycle.resolve(case_id, ECOLOGY, result=f"第{n}个处理结果"))
+        except ConcurrentUpdate as exc:
+            outcomes.append(exc)
+
+    threads = [threading.Thread(target=act, args=(n,)) for n in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    monkeypatch.undo()
+
+    assert sum(isinstance(o, CaseView) for o in outcomes) == 1, outcomes
+    assert [kind for kind, _, _ in _notifications(session_factory)].count("resolved") == 1
+
+
+def test_reassignment_after_review_starts_a_round_the_deadline_jobs_watch_again(
+    lifecycle, case_service, session_factory, clock
+):
+    from sqlalchemy import select, update
+
+    from workflow.models import Case
+
+    case_id = drive(lifecycle, case_service, "review")
+    with session_factory.begin() as session:  # the jobs warned the unit and marked the old round overdue
+        session.execute(update(Case).where(Case.case_id == case_id).values(warned_at=clock.now, overdue_at=clock.now))
+    clock.now = NEXT_MONDAY_MORNING.astimezone(UTC)
+
+    view = lifecycle.assign(case_id, DISPATCHER, lead_unit="county_urban_management", reason="改由城管牵头")
+
+    with session_factory() as session:
+        case = session.execute(select(Case).where(Case.case_id == case_id)).scalar_one()
+    assert (case.warned_at, case.overdue_at) == (None, None)
+    assert case.warn_at == NEXT_MONDAY_MORNING + (view.deadline - NEXT_MONDAY_MORNING) * 0.8
+
+
+def test_the_warning_share_is_configuration(session_factory, calendar, clock, case_service):
+    from sqlalchemy import select
+
+    from workflow.models import Case
+
+    halfway = CaseLifecycle(session_factory, calendar, clock=clock, warning_fraction=0.5)
+    case_id = case_service.file_report(report(matter_type="emergency")).case_id
+    halfway.accept(case_id, DISPATCHER, importance_level=3)
+    with session_factory() as session:
+        warn_at = session.execute(select(Case.warn_at).where(Case.case_id == case_id)).scalar_one()
+    assert warn_at == MONDAY_MORNING + dt.timedelta(hours=1)
+    assert halfway.warning_fraction == 0.5
+    with pytest.raises(ValueError):
+        CaseLifecycle(session_factory, calendar, warning_fraction=1.2)
