@@ -1,4 +1,4 @@
-"""Fixtures that run the whole system: the three processes of ``juhaoban serve`` on free ports."""
+"""Fixtures that run the whole system: the four processes of ``juhaoban serve`` on free ports."""
 
 from __future__ import annotations
 
@@ -31,6 +31,7 @@ class RunningSystem:
     admin_url: str
     admin_token: str
     log: Path
+    env: dict
 
     def say(self, sender: str, text: str) -> str:
         """Sends ``text`` as ``sender`` through the REST channel; returns the bot's replies joined by newlines."""
@@ -42,6 +43,16 @@ class RunningSystem:
     def admin_get(self, path: str, **params) -> requests.Response:
         return requests.get(f"{self.admin_url}{path}", params=params,
                             headers={"Authorization": f"Bearer {self.admin_token}"}, timeout=30)
+
+    def admin_post(self, path: str, body: dict, *, token: str | None = None, **params) -> requests.Response:
+        return requests.post(f"{self.admin_url}{path}", json=body, params=params,
+                             headers={"Authorization": f"Bearer {token or self.admin_token}"}, timeout=30)
+
+    def tracker_texts(self, sender: str) -> list[str]:
+        """What the bot said in ``sender``'s conversation, from Rasa's tracker store, oldest first."""
+        response = requests.get(f"{self.rasa_url}/conversations/{sender}/tracker", timeout=30)
+        response.raise_for_status()
+        return [event.get("text") or "" for event in response.json()["events"] if event["event"] == "bot"]
 
 
 def _wait_until_up(urls, process, log: Path, timeout: float = 300.0) -> None:
@@ -104,7 +115,7 @@ def start_system(database_url: str, redis_url, tmp: Path, model: Path) -> Iterat
              "--actions-port", str(ports[1]), "--admin-port", str(ports[2])],
             cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
         )
-    system = RunningSystem(f"http://127.0.0.1:{ports[0]}", f"http://127.0.0.1:{ports[2]}", token, log)
+    system = RunningSystem(f"http://127.0.0.1:{ports[0]}", f"http://127.0.0.1:{ports[2]}", token, log, env)
     try:
         _wait_until_up([f"{system.rasa_url}/status", f"http://127.0.0.1:{ports[1]}/health",
                         f"{system.admin_url}/health"], process, log)
