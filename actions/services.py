@@ -14,6 +14,7 @@ from workflow.cases import CaseService
 from workflow.db import make_engine, make_session_factory
 from workflow.gazetteer import Gazetteer
 from workflow.lifecycle import CaseLifecycle
+from workflow.policy import load_policy
 from workflow.settings import Settings
 from workflow.workcalendar import WorkingCalendar
 
@@ -37,11 +38,13 @@ def build(settings: Settings) -> Services:
     engine = make_engine(settings.database_url)
     calendar = WorkingCalendar.default(settings.data_dir)
     session_factory = make_session_factory(engine)
+    policy = load_policy(settings.data_dir)
     return Services(
-        cases=CaseService(session_factory, calendar),
+        cases=CaseService(session_factory, calendar, policy=policy),
         gazetteer=Gazetteer.load(settings.data_dir),
         categories=CategoryNames.load(settings.data_dir),
-        lifecycle=CaseLifecycle(session_factory, calendar, auto_accept_threshold=settings.auto_accept_threshold),
+        lifecycle=CaseLifecycle(session_factory, calendar, policy=policy,
+                                auto_accept_threshold=settings.auto_accept_threshold),
     )
 
 

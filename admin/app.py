@@ -27,6 +27,7 @@ from admin.unit_routes import unit_blueprint
 from workflow.cases import CaseService
 from workflow.db import make_engine, make_session_factory
 from workflow.lifecycle import CaseLifecycle
+from workflow.policy import load_policy
 from workflow.reference import ReferenceData
 from workflow.settings import Settings
 from workflow.workcalendar import WorkingCalendar
@@ -92,9 +93,10 @@ async def _open_resources(app: Sanic, _loop: object) -> None:
     # Read (and validate) the reference files once: a broken responsibility list stops start-up here.
     app.ctx.reference = ReferenceData.load(settings.data_dir)
     calendar = WorkingCalendar.default(settings.data_dir)
-    app.ctx.cases = app.ctx.injected_case_service or CaseService(app.ctx.session_factory, calendar)
+    policy = load_policy(settings.data_dir)  # office hours and limits: data/calendar/deadline_policy.yml
+    app.ctx.cases = app.ctx.injected_case_service or CaseService(app.ctx.session_factory, calendar, policy=policy)
     app.ctx.lifecycle = app.ctx.injected_lifecycle or CaseLifecycle(
-        app.ctx.session_factory, calendar, auto_accept_threshold=settings.auto_accept_threshold
+        app.ctx.session_factory, calendar, policy=policy, auto_accept_threshold=settings.auto_accept_threshold
     )
     logger.info("Admin API ready (database %s)", app.ctx.engine.url.render_as_string(hide_password=True))
 

@@ -26,6 +26,7 @@ def run(rasa_url: str) -> int:
     from workflow.jobs import build_scheduler
     from workflow.lifecycle import CaseLifecycle
     from workflow.notifications import Outbox
+    from workflow.policy import load_policy
     from workflow.settings import Settings
     from workflow.workcalendar import WorkingCalendar
 
@@ -33,7 +34,8 @@ def run(rasa_url: str) -> int:
     settings = Settings.from_env()
     session_factory = make_session_factory(make_engine(settings.database_url))
     calendar = WorkingCalendar.default(settings.data_dir)
-    lifecycle = CaseLifecycle(session_factory, calendar, auto_accept_threshold=settings.auto_accept_threshold)
+    lifecycle = CaseLifecycle(session_factory, calendar, policy=load_policy(settings.data_dir),
+                              auto_accept_threshold=settings.auto_accept_threshold)
     stop = threading.Event()
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from workflow.case_ids import allocate_case_id
 from workflow.case_views import CaseView, case_query, case_views, normalize_case_id
-from workflow.deadlines import MatterType, compute_deadline
+from workflow.deadlines import DEFAULT_POLICY, DeadlinePolicy, MatterType, compute_deadline
 from workflow.exceptions import CaseNotFound, InvalidReport, NotCaseOwner, UnknownCategory, UnknownTownship
 from workflow.gazetteer import Gazetteer
 from workflow.gazetteer import Township as Place
@@ -116,10 +116,12 @@ class CaseService:
         clock: Returns the current time as an aware datetime; default :func:`utc_now`. Read once per operation.
     """
 
-    def __init__(self, session_factory: sessionmaker, calendar: WorkingCalendar, clock: Clock | None = None) -> None:
+    def __init__(self, session_factory: sessionmaker, calendar: WorkingCalendar, clock: Clock | None = None,
+                 policy: DeadlinePolicy = DEFAULT_POLICY) -> None:
         self._session_factory = session_factory
         self._calendar = calendar
         self._clock = clock or utc_now
+        self._policy = policy
 
     def _now(self) -> dt.datetime:
         now = self._clock()
@@ -154,7 +156,7 @@ class CaseService:
             category_name=category.name if category else None,
             lead_unit=routing.lead,
             cooperating_units=list(routing.cooperating),
-            deadline=compute_deadline(matter, now, self._calendar),
+            deadline=compute_deadline(matter, now, self._calendar, self._policy),
         )
 
     def file_report(self, report: NewReport) -> CaseView:
@@ -181,7 +183,7 @@ class CaseService:
             category = _category(session, report.category_code) if report.category_code else None
             suggested = _suggested_category(session, report.suggested_category_code)
             routing: Routing = route(session, category.code, place.code) if category else dispatch_routing(session)
-            deadline = compute_deadline(fields["matter_type"], now, self._calendar)
+            deadline = compute_deadline(fields["matter_type"], now, self._calendar, self._policy)
             case = Case(
                 case_id=allocate_case_id(session, now),
                 status=CaseStatus.REPORTED.value,
