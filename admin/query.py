@@ -52,6 +52,7 @@ class CaseQuery:
         status: A ``CaseStatus`` value, e.g. ``reported``.
         category: One of the 28 category codes (Open311 service_code), e.g. ``eco_environment``.
         township: A township code, e.g. ``julu_zhen`` (names and aliases are resolved to it).
+        overdue: ``true``: only cases marked overdue in their current round; ``false``: only the others.
         limit: Page size, 1..200.
         offset: Number of cases to skip, newest first.
     """
@@ -60,6 +61,7 @@ class CaseQuery:
     status: str | None = None
     category: str | None = None
     township: str | None = None
+    overdue: bool | None = None
     limit: int = DEFAULT_LIMIT
     offset: int = 0
 
@@ -70,6 +72,7 @@ class CaseQuery:
             "status": self.status,
             "category": self.category,
             "township": self.township,
+            "overdue": self.overdue,
             "limit": self.limit,
             "offset": self.offset,
         }
@@ -99,6 +102,7 @@ def parse_case_query(args: Mapping[str, Sequence[str]], reference: ReferenceData
         status=_choice(args, "status", [status.value for status in CaseStatus]),
         category=_choice(args, "category", list(reference.categories)),
         township=_township(args, reference),
+        overdue=_boolean(args, "overdue"),
         limit=_integer(args, "limit", DEFAULT_LIMIT, minimum=1, maximum=MAX_LIMIT),
         offset=_integer(args, "offset", 0, minimum=0, maximum=MAX_OFFSET),
     )
@@ -179,6 +183,17 @@ def _township(args: Mapping[str, Sequence[str]], reference: ReferenceData) -> st
         allowed = [t.code for t in reference.gazetteer.townships]
         raise InvalidQueryParameter("township", value, "names no township of the county", allowed)
     return township.code
+
+
+def _boolean(args: Mapping[str, Sequence[str]], name: str) -> bool | None:
+    value = _text(args, name)
+    if value is None:
+        return None
+    if value.lower() in ("true", "1", "yes"):
+        return True
+    if value.lower() in ("false", "0", "no"):
+        return False
+    raise InvalidQueryParameter(name, value, "must be true or false", allowed=["true", "false"])
 
 
 def _integer(

@@ -40,7 +40,9 @@ class CaseView:
     and ``matter_type``. ``result``/``result_photo`` are the unit's latest answer; ``rating`` the resident's latest
     rating (``no_rating`` when the case was closed without one); ``unsatisfied_count`` how often the resident was
     unsatisfied. ``needs_review``: a dispatcher must look at the case (category to choose, or a second
-    "unsatisfied"). ``duplicate_of``: for a case rejected as a duplicate, the original's case id.
+    "unsatisfied"). ``duplicate_of``: for a case rejected as a duplicate, the original's case id. ``warned_at`` /
+    ``overdue_at``: when the deadline jobs warned the unit (80% of the time gone) and marked the case overdue in
+    its current round (:mod:`workflow.jobs`); None before.
     """
 
     case_id: str
@@ -77,6 +79,8 @@ class CaseView:
     unsatisfied_count: int = 0
     rejection_reason: RejectReason | None = None
     duplicate_of: str | None = None
+    warned_at: dt.datetime | None = None
+    overdue_at: dt.datetime | None = None
 
     @property
     def status_label(self) -> str:
@@ -128,6 +132,9 @@ class CaseView:
             "unsatisfied_count": self.unsatisfied_count,
             "rejection_reason": self.rejection_reason.value if self.rejection_reason else None,
             "duplicate_of": self.duplicate_of,
+            "warned_at": _iso(self.warned_at),
+            "overdue_at": _iso(self.overdue_at),
+            "overdue": self.overdue_at is not None,
         }
 
 
@@ -240,4 +247,6 @@ def _view(case: Case, unit_names: Mapping[str, str]) -> CaseView:
         unsatisfied_count=case.unsatisfied_count or 0,
         rejection_reason=RejectReason(case.rejection_reason) if case.rejection_reason else None,
         duplicate_of=case.duplicate_of,
+        warned_at=case.warned_at,
+        overdue_at=case.overdue_at,
     )

@@ -265,6 +265,7 @@ class CaseService:
         status: CaseStatus | str | None = None,
         category: str | None = None,
         township: str | None = None,
+        overdue: bool | None = None,
         limit: int = 50,
         offset: int = 0,
     ) -> list[CaseView]:
@@ -275,6 +276,8 @@ class CaseService:
             status: A :class:`CaseStatus` or its code.
             category: Category code.
             township: Township code.
+            overdue: True: only cases the deadline jobs marked overdue in their current round; False: only the
+                others; None: both.
             limit: 1 to :data:`MAX_LIST_LIMIT`.
             offset: Rows to skip, >= 0.
 
@@ -294,6 +297,8 @@ class CaseService:
             query = query.where(Case.category_code == category)
         if township is not None:
             query = query.where(Case.township_code == township)
+        if overdue is not None:
+            query = query.where(Case.overdue_at.isnot(None) if overdue else Case.overdue_at.is_(None))
         query = query.order_by(Case.created_at.desc(), Case.id.desc()).limit(limit).offset(offset)
         with self._session_factory() as session:
             return case_views(session, list(session.execute(query).scalars()))

@@ -260,3 +260,21 @@ async def test_it_answers_500_json_without_a_stack_trace_when_the_database_fails
     assert "Traceback" not in str(response.body)
     logged = [r for r in caplog.records if r.name == "admin.errors" and r.exc_info]
     assert logged and "GET /api/cases" in logged[0].getMessage()
+
+
+async def test_dispatchers_list_the_overdue_cases(api, case_service, lifecycle, clock, session_factory):
+    from admin_support import report
+    from workflow.jobs.sweep import run_due
+    from workflow.transitions import Actor
+
+    late = case_service.file_report(report(matter_type="policy_consultation")).case_id
+    on_time = case_service.file_report(report()).case_id
+    for case_id in (late, on_time):
+        lifecycle.accept(case_id, Actor.dispatcher("李"), importance_level=1)
+    run_due(lifecycle, lifecycle.get(late).deadline)  # the sweep at the policy question's deadline
+
+    overdue = await api.get("/api/cases", {"overdue": "true"})
+    assert [c["case_id"] for c in overdue.body["cases"]] == [late] and overdue.body["cases"][0]["overdue"] is True
+    in_time = await api.get("/api/cases", {"overdue": "false"})
+    assert [c["case_id"] for c in in_time.body["cases"]] == [on_time]
+    assert (await api.get("/api/cases", {"overdue": "maybe"})).status == 422

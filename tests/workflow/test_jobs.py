@@ -209,7 +209,9 @@ def test_an_open_case_is_marked_overdue_at_its_deadline_and_the_dispatchers_told
     assert run_due(lifecycle, deadline).overdue == [case_id]
 
     assert case_row(session_factory, case_id).overdue_at == deadline
-    assert lifecycle.get(case_id).status is S.IN_PROGRESS  # a mark, not a status
+    seen = lifecycle.get(case_id)
+    assert seen.status is S.IN_PROGRESS  # a mark, not a status
+    assert seen.to_dict()["overdue"] is True and seen.overdue_at == deadline  # what consoles and the API show
     (message,) = outbox.messages_for("dispatcher", DISPATCH)
     assert (message.kind, message.case_id, message.recipient_id) == ("overdue", case_id, "dispatch")
     assert message.text == (
