@@ -1,6 +1,7 @@
 """The resident rates a resolved case: 满意 / 基本满意 / 不满意, also in free words ("还行吧", "根本没解决").
 
-The intent names the rating (``rate_satisfied``, ``rate_basically_satisfied``, ``rate_unsatisfied``); the case is
+The intent names the rating (``rate_satisfied``, ``rate_basically_satisfied``, ``rate_unsatisfied``) unless the
+resident says one of the three offered words outright, which wins (:func:`explicit_rating`); the case is
 the one the message names (``case_id`` entity) or else the resident's most recently resolved case. Notifications can
 arrive days after the report, in a new Rasa session, so nothing here depends on slots. The rules of what a rating
 does (close, reopen, dispatcher review) are ``workflow.lifecycle.CaseLifecycle.rate``'s.
@@ -8,6 +9,7 @@ does (close, reopen, dispatcher review) are ``workflow.lifecycle.CaseLifecycle.r
 
 from __future__ import annotations
 
+import re
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
@@ -33,6 +35,23 @@ _RATINGS = {
 COMMENT_MIN_CHARS = 6
 #: How many of the resident's latest cases are searched for one awaiting a rating.
 _RECENT_CASES = 20
+
+
+# The three words the bot offers, said outright, decide over the intent model ("办得不错 满意了" must never reopen a
+# case). Negated and qualified forms are tried first because "不满意" and "基本满意" contain "满意".
+_EXPLICIT = (
+    (re.compile(r"(不|没|没有|谈不上|说不上)(太|很|怎么|那么|咋)?满意"), Rating.UNSATISFIED),
+    (re.compile(r"(基本|还算|比较|一般|凑合|勉强)(上)?满意"), Rating.BASICALLY_SATISFIED),
+    (re.compile(r"满意"), Rating.SATISFIED),
+)
+
+
+def explicit_rating(text: str) -> Optional[Rating]:
+    """The rating a resident states in so many words (不满意 / 基本满意 / 满意), or None when they did not."""
+    for pattern, rating in _EXPLICIT:
+        if pattern.search(text):
+            return rating
+    return None
 
 
 def _case_to_rate(tracker: Tracker) -> Optional[str]:
@@ -61,6 +80,7 @@ class ActionRateCase(Action):
         rating = _RATINGS.get((message.get("intent") or {}).get("name"))
         if rating is None:
             return []
+        rating = explicit_rating(clean_text(message.get("text") or "")) or rating
         case_id = _case_to_rate(tracker)
         if case_id is None:
             dispatcher.utter_message(text="您目前没有等待评价的工单。如果有新的问题，直接告诉我就行。")

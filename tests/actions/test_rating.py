@@ -94,3 +94,14 @@ async def test_a_pushed_update_is_said_to_the_resident(dispatcher):
     events = await ActionNotifyCaseUpdate().run(dispatcher, tracker, DOMAIN)
     assert "已更换路灯" in said(dispatcher)
     assert {"event": "slot", "timestamp": None, "name": "last_case_id", "value": "JL20261130-0001"} in events
+
+
+@pytest.mark.parametrize("text, rating", [("办得不错 满意了", "satisfied"), ("不太满意 拖太久", "unsatisfied"),
+                                          ("没怎么满意", "unsatisfied"), ("基本上满意吧", "basically_satisfied"),
+                                          ("还算满意", "basically_satisfied"), ("非常满意", "satisfied")])
+async def test_the_offered_words_said_outright_win_over_the_intent_model(svc, dispatcher, text, rating):
+    case_id = await resolved_case(svc)
+    # The intent model read it the other way round (as it did for "办得不错 满意了"): the words decide.
+    wrong = "rate_unsatisfied" if rating != "unsatisfied" else "rate_satisfied"
+    await ActionRateCase().run(dispatcher, make_tracker(text, intent=wrong), DOMAIN)
+    assert svc.lifecycle.get(case_id).to_dict()["rating"] == rating

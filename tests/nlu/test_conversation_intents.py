@@ -17,8 +17,9 @@ def test_it_recognises_most_unseen_phrasings_of_each_intent(parse):
         got = parse(example["text"])["intent"]["name"]
         if got != example["intent"]:
             wrong.append((example["text"], example["intent"], got))
-    # Measured 6 wrong of 55 (report_issue has ~5,600 examples, each of these intents ~50: short greetings drift
-    # to it). The bound is where the model is now; more conversational data should let it go back to 0.1.
+    # Measured 7 wrong of 61 (0.115) with model e17f8d1399b6662a (report_issue has ~5,700 examples, each of these
+    # intents 50–100: short messages drift to it). A rating misread by the model is corrected by the words said
+    # (actions/rating.py explicit_rating), so the costly confusion is guarded in the action, not only here.
     assert len(wrong) / len(EXAMPLES) <= 0.15, wrong
 
 
