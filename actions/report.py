@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import re
+import unicodedata
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -38,6 +39,7 @@ REPORT_SLOTS = (
     c.SLOT_CATEGORY_RANKING, c.SLOT_MATTER_TYPE, c.SLOT_NEEDS_REVIEW, c.SLOT_TOWNSHIP, c.SLOT_VILLAGE,
     c.SLOT_CONFIRMED, c.SLOT_CATEGORY_CHOICE, c.SLOT_AWAITING_CATEGORY_CHOICE,
 )
+_CJK = re.compile(r"[\u3400-\u9fff]")
 _DECLINE_PHONE = ("不留", "不用", "不想", "不方便", "算了", "没有电话", "没电话", "不给", "别打", "保密", "匿名")
 
 
@@ -91,12 +93,16 @@ class ActionStartReport(Action):
         """Sets the description, category, ranking and matter type slots, prefills the place, opens the form.
 
         A message with no letters, digits or Chinese characters (emoji, punctuation) gets a polite request for a
-        description instead of a form.
+        description instead of a form; one without any Chinese character (English, pinyin) a request to write in
+        Chinese or ask for a person.
         """
         message = tracker.latest_message or {}
         text = message.get("text") or ""
         if not has_meaningful_text(text):
             dispatcher.utter_message(response="utter_report_empty")
+            return []
+        if not _CJK.search(text):  # English, pinyin or digits only: the county's staff read Chinese
+            dispatcher.utter_message(response="utter_chinese_please")
             return []
         svc = services.get()
         category = (message.get("category") or {}).get("name")
@@ -110,7 +116,8 @@ class ActionStartReport(Action):
         # a contract, a licence plate) that only look like one. Keep it only when it is a real number.
         events.append(SlotSet(c.SLOT_PHONE, _valid_phone(tracker.get_slot(c.SLOT_PHONE))))
         events += [
-            SlotSet(c.SLOT_DESCRIPTION, clean_text(text)),
+            # Stored as the resident wrote it (full-width punctuation kept); matching works on folded copies.
+            SlotSet(c.SLOT_DESCRIPTION, unicodedata.normalize("NFC", text).strip()),
             SlotSet(c.SLOT_CATEGORY, category),
             SlotSet(c.SLOT_SUGGESTED_CATEGORY, category),
             SlotSet(c.SLOT_CATEGORY_CONFIDENCE, confidence),

@@ -169,3 +169,16 @@ async def test_a_phone_the_case_service_refuses_is_asked_again_in_chinese(svc, d
     assert SlotSet("requested_slot", "phone") in events and SlotSet("phone", None) in events
     assert ActiveLoop("report_form") in events and "description" not in slots_of(events)
     assert svc.cases.list_cases() == [] or all(c.description != FILLED["description"] for c in svc.cases.list_cases())
+
+
+@pytest.mark.parametrize("text", ["Hello, the street light near my house has been broken for weeks",
+                                  "lu deng huai le", "12345"])
+async def test_a_message_without_chinese_gets_a_request_to_write_in_chinese(svc, dispatcher, text):
+    events = await ActionStartReport().run(dispatcher, make_tracker(text, parse_extra=PARSE), DOMAIN)
+    assert events == [] and said(dispatcher) == "utter_chinese_please"
+
+
+async def test_the_description_is_kept_as_the_resident_wrote_it(svc, dispatcher):
+    text = "厂子往河沟里放黑水，臭得很！（已经半年了）"
+    events = await ActionStartReport().run(dispatcher, make_tracker(text, parse_extra=PARSE), DOMAIN)
+    assert slots_of(events)["description"] == text
