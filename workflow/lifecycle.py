@@ -29,7 +29,7 @@ Decisions (county practice as we understand it; change them here, once):
   80% of the wall-clock span from now to the deadline, :func:`workflow.deadlines.deadline_warning_at`) and clears
   ``warned_at``/``overdue_at``, so the deadline jobs (:mod:`workflow.jobs`) may warn and mark it again. Re-assigning
   a returned case keeps the round (and its deadline).
-- Every action enqueues its notifications (:func:`workflow.notifications.notify_transition`) in its own
+- Every action enqueues its notifications (:func:`workflow.case_messages.notify_transition`) in its own
   transaction: a message exists exactly when the change was committed.
 """
 
@@ -59,7 +59,7 @@ from workflow.exceptions import (
     NotCaseUnit,
 )
 from workflow.models import Case, CaseEvent
-from workflow.notifications import notify_transition
+from workflow.case_messages import notify_transition
 from workflow.settings import DEFAULT_AUTO_ACCEPT_THRESHOLD
 from workflow.status import CaseStatus
 from workflow.transitions import (

@@ -1,8 +1,8 @@
-"""Notifications: the transactional outbox of messages to residents, units and the dispatchers, and what they say.
+"""Notifications: the transactional outbox of messages to residents, units and the dispatchers.
 
 Pattern (transactional outbox): a step of the closed loop writes its message into the ``notifications`` table in
-the same transaction as the change itself (:func:`enqueue`; :mod:`workflow.lifecycle` calls
-:func:`notify_transition`, the deadline jobs :func:`notify_deadline_warning` and :func:`notify_overdue`). A message
+the same transaction as the change itself (:func:`enqueue`, called by :mod:`workflow.case_messages` for
+:mod:`workflow.lifecycle` and the deadline jobs). A message
 therefore exists exactly when its change was committed: a failed or lost transition leaves none, and a crash after
 the commit loses none. Delivery happens later, outside the transaction, by a deliverer that takes rows with
 :meth:`Outbox.pending` and reports back with :meth:`Outbox.mark_delivered` / :meth:`Outbox.mark_failed` (for
@@ -13,24 +13,7 @@ Delivery is at least once: a deliverer that dies after sending but before :meth:
 claim when the lease runs out, and the row is sent again. The notification's ``id`` (:class:`NotificationView`)
 lets a receiver drop repeats.
 
-Who is told what (DESIGN.md "The five-step loop"; texts below, in plain Chinese, deadlines in Asia/Shanghai):
-
-=================== =================================================== ==========================================
-step / job          resident (on the case's channel)                    staff
-=================== =================================================== ==========================================
-accepted            受理: case number, lead unit, deadline              —
-rejected            不予受理, with the reason (duplicate: the original)   —
-assigned            —                                                   the lead unit: a new case, its deadline
-returned            —                                                   the dispatchers: returned, the reason
-resolved            the result and a request to rate 满意/基本满意/不满意   —
-reopened            reopened to the unit, the new deadline              the lead unit: back again, new deadline
-review_requested    —                                                   the dispatchers: review it
-closed_after_review closed after review, the dispatcher's reason        —
-deadline_warning    —                                                   the lead unit: 80% of the time is gone
-overdue             —                                                   the dispatchers: past the deadline
-=================== =================================================== ==========================================
-
-Dispatchers are one recipient, :data:`DISPATCH`; a unit is its unit code. Auto-closing an unrated case tells nobody.
+What each step says, and to whom, is :mod:`workflow.case_messages`.
 """
 
 from __future__ import annotations
@@ -45,11 +28,8 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from workflow.case_views import CaseView
 from workflow.cases import utc_now
-from workflow.deadlines import format_deadline_zh
 from workflow.models import Notification
-from workflow.transitions import CaseEventType, RejectReason
 
 logger = logging.getLogger(__name__)
 
@@ -68,7 +48,6 @@ DEFAULT_MAX_ATTEMPTS = 10
 MAX_LIMIT = 500
 _MAX_RECIPIENT_ID = 128  # notifications.recipient_id
 _MAX_ERROR = 2000
-_MAX_DESCRIPTION_IN_TEXT = 200
 
 
 class Recipient(str, Enum):
@@ -223,217 +202,6 @@ def enqueue(
     return row
 
 
-def notify_transition(
-    session: Session,
-    case_pk: int,
-    view: CaseView,
-    event: CaseEventType,
-    note: str,
-    now: dt.datetime,
-    *,
-    resident_told: bool = False,
-) -> list[Notification]:
-    """Enqueue what a transition tells residents and staff (the table in the module docstring).
-
-    Called by :mod:`workflow.lifecycle` inside the transition's transaction, after the case was changed.
-
-    Args:
-        case_pk: ``cases.id``.
-        view: The case as it is after the transition.
-        event: The transition.
-        note: The audit row's note (the reason, the result, the resident's comment).
-        now: The transition's time.
-        resident_told: The resident caused the step in their own conversation (a rating, auto-acceptance while
-            filing) and the bot has just told them: the resident's message is recorded (REST clients still
-            read it) but marked delivered, so it is not pushed a second time.
-
-    Returns:
-        The rows added (none for steps nobody is told about).
-    """
-    builders = _TRANSITION_MESSAGES.get(CaseEventType(event), ())
-    rows = [_enqueue_message(session, case_pk, view, build(view, note), now) for build in builders]
-    if resident_told:
-        for row in rows:
-            if row.recipient_role == Recipient.RESIDENT.value:
-                row.delivered_at, row.next_attempt_at = now, None
-    return rows
-
-
-def notify_deadline_warning(
-    session: Session, case_pk: int, view: CaseView, now: dt.datetime, fraction: float
-) -> Notification:
-    """Enqueue the lead unit's warning that ``fraction`` (0.8) of the time to the deadline has gone."""
-    remaining = view.deadline - now
-    text = (
-        f"【临期提醒】工单{view.case_id}的办理时限为{format_deadline_zh(view.deadline)}，"
-        f"已用去{round(fraction * 100)}%的办理时间（还剩{_duration_zh(remaining)}），请抓紧办理。"
-    )
-    message = _Message(NotificationKind.DEADLINE_WARNING, Recipient.UNIT, text, {"fraction": fraction})
-    return _enqueue_message(session, case_pk, view, message, now)
-
-
-def notify_overdue(session: Session, case_pk: int, view: CaseView, now: dt.datetime) -> Notification:
-    """Enqueue the dispatchers' alert that an open case has passed its deadline."""
-    text = (
-        f"【超期】工单{view.case_id}的办理时限为{format_deadline_zh(view.deadline)}，现已超期未办结。"
-        f"承办单位：{view.lead_unit.name}；当前状态：{view.status_label}。请督办。"
-    )
-    return _enqueue_message(session, case_pk, view, _Message(NotificationKind.OVERDUE, Recipient.DISPATCHER, text), now)
-
-
-# ---------------------------------------------------------------------- what each step says
-@dataclass(frozen=True)
-class _Message:
-    kind: NotificationKind
-    recipient: Recipient
-    text: str
-    data: Mapping[str, Any] = field(default_factory=dict)
-
-
-def _enqueue_message(
-    session: Session, case_pk: int, view: CaseView, message: _Message, now: dt.datetime
-) -> Notification:
-    recipient_id = {
-        Recipient.RESIDENT: view.reporter,
-        Recipient.UNIT: view.lead_unit.code,
-        Recipient.DISPATCHER: DISPATCH,
-    }[message.recipient]
-    data = {
-        "case_id": view.case_id,
-        "status": view.status.value,
-        "deadline": view.deadline.isoformat(),
-        "unit": view.lead_unit.code,
-        **message.data,
-    }
-    return enqueue(
-        session,
-        now=now,
-        kind=message.kind,
-        recipient_role=message.recipient,
-        recipient_id=recipient_id,
-        text=message.text,
-        channel=view.channel,
-        case_pk=case_pk,
-        data=data,
-    )
-
-
-def _sentence(text: str) -> str:
-    """``text`` with one full stop at the end (the staff's words may or may not end with one)."""
-    return text.strip().rstrip("。.!！;；，,") + "。"
-
-
-def _duration_zh(delta: dt.timedelta) -> str:
-    minutes = max(0, int(delta.total_seconds() // 60))
-    if minutes < 60:
-        return f"约{minutes}分钟"
-    return f"约{round(minutes / 60)}小时"
-
-
-def _deadline(view: CaseView) -> str:
-    return format_deadline_zh(view.deadline)
-
-
-def _accepted(view: CaseView, note: str) -> _Message:
-    text = f"您反映的问题已受理，工单号{view.case_id}，由{view.lead_unit.name}办理，办理时限为{_deadline(view)}。"
-    return _Message(NotificationKind.ACCEPTED, Recipient.RESIDENT, text)
-
-
-_REJECT_LABELS = {
-    RejectReason.INVALID: "反映内容无法受理",
-    RejectReason.OUT_OF_SCOPE: "不属于本平台受理范围",
-}
-
-
-def _rejected(view: CaseView, note: str) -> _Message:
-    reason = view.rejection_reason or RejectReason.INVALID
-    if reason is RejectReason.DUPLICATE:
-        text = (
-            f"您的工单{view.case_id}与工单{view.duplicate_of}反映的是同一问题，将在工单{view.duplicate_of}中"
-            f"一并办理，不再单独立案。说明：{_sentence(note)}"
-        )
-    else:
-        text = (
-            f"很抱歉，您的工单{view.case_id}未予受理（{_REJECT_LABELS[reason]}）。说明：{_sentence(note)}"
-            "如有疑问或新的情况，欢迎再次反映。"
-        )
-    data = {"reason": reason.value, "duplicate_of": view.duplicate_of}
-    return _Message(NotificationKind.REJECTED, Recipient.RESIDENT, text, data)
-
-
-def _assigned(view: CaseView, note: str) -> _Message:
-    place = view.township_name + (view.village or "")
-    description = view.description.strip()
-    if len(description) > _MAX_DESCRIPTION_IN_TEXT:
-        description = description[:_MAX_DESCRIPTION_IN_TEXT] + "…"
-    cooperating = "、".join(unit.name for unit in view.cooperating_units)
-    text = (
-        f"【新工单】工单{view.case_id}（{view.category_name or '未分类'}，{place}）已派给你单位办理，"
-        f"办理时限为{_deadline(view)}。"
-        + (f"配合单位：{cooperating}。" if cooperating else "")
-        + f"反映内容：{description}"
-    )
-    data = {"cooperating_units": [unit.code for unit in view.cooperating_units]}
-    return _Message(NotificationKind.ASSIGNED, Recipient.UNIT, text, data)
-
-
-def _returned(view: CaseView, note: str) -> _Message:
-    text = f"【退回】工单{view.case_id}被{view.lead_unit.name}退回，理由：{_sentence(note)}请重新派单。"
-    return _Message(NotificationKind.RETURNED, Recipient.DISPATCHER, text, {"reason": note})
-
-
-def _resolved(view: CaseView, note: str) -> _Message:
-    text = (
-        f"您的工单{view.case_id}已由{view.lead_unit.name}办结。办理结果：{_sentence(view.result or note)}"
-        "请您对办理结果进行评价，回复“满意”“基本满意”或“不满意”。"
-    )
-    return _Message(NotificationKind.RESOLVED, Recipient.RESIDENT, text, {"result": view.result})
-
-
-def _reopened_to_resident(view: CaseView, note: str) -> _Message:
-    text = f"您的工单{view.case_id}已重新交办给{view.lead_unit.name}，办理时限为{_deadline(view)}。"
-    return _Message(NotificationKind.REOPENED, Recipient.RESIDENT, text)
-
-
-def _reopened_to_unit(view: CaseView, note: str) -> _Message:
-    comment = f"（评价意见：{note.strip()}）" if note.strip() else ""
-    text = (
-        f"【重新交办】工单{view.case_id}的反映人对办理结果不满意{comment}，已重新交办你单位，"
-        f"办理时限为{_deadline(view)}。"
-    )
-    return _Message(NotificationKind.REOPENED, Recipient.UNIT, text, {"comment": note})
-
-
-def _review_requested(view: CaseView, note: str) -> _Message:
-    comment = f"，评价意见：{note.strip()}" if note.strip() else ""
-    text = (
-        f"【待复核】工单{view.case_id}的反映人第{view.unsatisfied_count}次对办理结果不满意{comment}。"
-        "请复核：重新派单，或说明理由后办结归档。"
-    )
-    data = {"comment": note, "unsatisfied_count": view.unsatisfied_count}
-    return _Message(NotificationKind.REVIEW_REQUESTED, Recipient.DISPATCHER, text, data)
-
-
-def _closed_after_review(view: CaseView, note: str) -> _Message:
-    text = f"您的工单{view.case_id}经调度人员复核，已办结归档。说明：{_sentence(note)}感谢您的反映。"
-    return _Message(NotificationKind.CLOSED_AFTER_REVIEW, Recipient.RESIDENT, text, {"reason": note})
-
-
-E = CaseEventType
-_TRANSITION_MESSAGES: dict[CaseEventType, tuple[Callable[[CaseView, str], _Message], ...]] = {
-    E.ACCEPTED: (_accepted,),
-    E.REJECTED: (_rejected,),
-    E.ASSIGNED: (_assigned,),
-    E.RETURNED: (_returned,),
-    E.RESOLVED: (_resolved,),
-    E.REOPENED: (_reopened_to_resident, _reopened_to_unit),
-    E.REVIEW_REQUESTED: (_review_requested,),
-    E.CLOSED_AFTER_REVIEW: (_closed_after_review,),
-}
-del E
-
-
-# ---------------------------------------------------------------------- delivering and reading
 class Outbox:
     """Hands messages to deliverers and to clients that fetch them.
 

@@ -44,7 +44,7 @@ from workflow.case_views import case_query, case_views
 from workflow.exceptions import ConcurrentUpdate, IllegalTransition
 from workflow.lifecycle import CaseLifecycle
 from workflow.models import Case
-from workflow.notifications import notify_deadline_warning, notify_overdue
+from workflow.case_messages import notify_deadline_warning, notify_overdue
 from workflow.status import CaseStatus
 
 logger = logging.getLogger(__name__)
