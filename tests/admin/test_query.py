@@ -25,6 +25,7 @@ def test_it_reads_every_filter(reference: ReferenceData) -> None:
             "status": ["in_progress"],
             "category": ["fire_safety"],
             "township": ["王虎寨"],
+            "overdue": ["true"],
             "limit": ["200"],
             "offset": ["40"],
         },
@@ -36,6 +37,7 @@ def test_it_reads_every_filter(reference: ReferenceData) -> None:
         "status": "in_progress",
         "category": "fire_safety",
         "township": "wanghuzhai_zhen",
+        "overdue": True,
         "limit": 200,
         "offset": 40,
     }
