@@ -6,10 +6,13 @@ can add their own (cache busters, tracing ids). Empty values (``?status=``) coun
 
 from __future__ import annotations
 
+import datetime as dt
+
 import re
 from dataclasses import dataclass
 from typing import Any, Collection, Mapping, Sequence
 
+from workflow.notifications import MAX_LIMIT as MESSAGE_LIMIT
 from workflow.reference import ReferenceData
 from workflow.status import CaseStatus
 
@@ -212,3 +215,35 @@ def _integer(
             name, value, f"must be between {minimum} and {maximum}, got {number}"
         )
     return number
+
+
+@dataclass(frozen=True)
+class MessageQuery:
+    """Validated cursor and page of a resident's messages.
+
+    Attributes:
+        since: Only messages created strictly after this aware instant; None for all.
+        limit: Page size, 1..500 (:data:`workflow.notifications.MAX_LIMIT`).
+    """
+
+    since: dt.datetime | None = None
+    limit: int = 100
+
+
+def parse_message_query(args: Mapping[str, Sequence[str]]) -> MessageQuery:
+    """Validate ``since`` (ISO 8601 with a UTC offset; ``Z`` accepted) and ``limit`` (default 100).
+
+    Raises:
+        InvalidQueryParameter: ``since`` is not an ISO 8601 date-time or has no offset; ``limit`` out of 1..500.
+    """
+    value = _text(args, "since")
+    since = None
+    if value is not None:
+        try:
+            since = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            raise InvalidQueryParameter("since", value, "must be an ISO 8601 date-time with offset") from None
+        if since.tzinfo is None or since.utcoffset() is None:
+            raise InvalidQueryParameter("since", value, "must carry a UTC offset, e.g. 2026-11-30T08:00:00+08:00")
+    return MessageQuery(since, _integer(args, "limit", 100, minimum=1, maximum=MESSAGE_LIMIT))
+

@@ -13,16 +13,15 @@ Who may call it: dispatcher and admin tokens (the channel's back end reads for i
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 
 from sanic import Blueprint
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from admin.query import InvalidQueryParameter, _integer, _text
+from admin.query import parse_message_query
 from admin.responses import json_response
 from admin.tokens import require_dispatcher
-from workflow.notifications import MAX_LIMIT, Outbox
+from workflow.notifications import Outbox
 
 
 def residents_blueprint() -> Blueprint:
@@ -30,19 +29,6 @@ def residents_blueprint() -> Blueprint:
     blueprint = Blueprint("residents")
     blueprint.add_route(resident_messages, "/api/residents/<sender:str>/messages", methods=["GET"])
     return blueprint
-
-
-def _since(args) -> dt.datetime | None:
-    value = _text(args, "since")
-    if value is None:
-        return None
-    try:
-        since = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise InvalidQueryParameter("since", value, "must be an ISO 8601 date-time with offset") from None
-    if since.tzinfo is None or since.utcoffset() is None:
-        raise InvalidQueryParameter("since", value, "must carry a UTC offset, e.g. 2026-11-30T08:00:00+08:00")
-    return since
 
 
 async def resident_messages(request: Request, sender: str) -> HTTPResponse:
@@ -53,10 +39,9 @@ async def resident_messages(request: Request, sender: str) -> HTTPResponse:
         admin.query.InvalidQueryParameter: A bad ``since`` or ``limit`` (→ 422).
     """
     require_dispatcher(request, "read a resident's messages")
-    args = {name: request.args.getlist(name) for name in request.args}
-    since = _since(args)
-    limit = _integer(args, "limit", 100, minimum=1, maximum=MAX_LIMIT)
+    query = parse_message_query({name: request.args.getlist(name) for name in request.args})
+    since = query.since
     outbox = Outbox(request.app.ctx.session_factory)
-    messages = await asyncio.to_thread(outbox.messages_for_resident, sender, since, limit)
+    messages = await asyncio.to_thread(outbox.messages_for_resident, sender, since, query.limit)
     next_since = messages[-1].created_at.isoformat() if messages else (since.isoformat() if since else None)
     return json_response({"sender": sender, "messages": [m.to_dict() for m in messages], "next_since": next_since})

@@ -284,10 +284,7 @@ class CaseService:
         Raises:
             ValueError: Unknown status, or ``limit``/``offset`` out of range.
         """
-        if not 1 <= limit <= MAX_LIST_LIMIT:
-            raise ValueError(f"limit must be between 1 and {MAX_LIST_LIMIT}, got {limit}")
-        if offset < 0:
-            raise ValueError(f"offset must be >= 0, got {offset}")
+        check_page(limit, offset)
         query = case_query()
         if reporter is not None:
             query = query.where(Case.reporter_id == reporter)
@@ -309,6 +306,18 @@ class CaseService:
 
 
 # ---------------------------------------------------------------------- helpers
+def check_page(limit: int, offset: int) -> None:
+    """Check a listing's page: ``limit`` 1 to :data:`MAX_LIST_LIMIT` rows, ``offset`` ≥ 0 rows.
+
+    Raises:
+        ValueError: Either is out of range.
+    """
+    if not 1 <= limit <= MAX_LIST_LIMIT:
+        raise ValueError(f"limit must be between 1 and {MAX_LIST_LIMIT}, got {limit}")
+    if offset < 0:
+        raise ValueError(f"offset must be >= 0, got {offset}")
+
+
 def _matter_type(value: MatterType | str) -> MatterType:
     try:
         return MatterType(value)

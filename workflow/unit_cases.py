@@ -14,7 +14,7 @@ from collections.abc import Collection
 from sqlalchemy.orm import sessionmaker
 
 from workflow.case_views import CaseView, case_query, case_views
-from workflow.cases import MAX_LIST_LIMIT
+from workflow.cases import check_page
 from workflow.models import Case
 from workflow.status import CaseStatus
 
@@ -38,16 +38,13 @@ def list_unit_cases(
         session_factory: Over the case database.
         unit_code: The unit, e.g. ``county_ecology``.
         statuses: Keep only cases in one of these statuses; empty keeps all.
-        limit: 1 to :data:`workflow.cases.MAX_LIST_LIMIT`.
+        limit: 1 to :data:`workflow.cases.MAX_LIST_LIMIT` (:func:`workflow.cases.check_page`).
         offset: Rows to skip, >= 0.
 
     Raises:
         ValueError: Unknown status, or ``limit``/``offset`` out of range.
     """
-    if not 1 <= limit <= MAX_LIST_LIMIT:
-        raise ValueError(f"limit must be between 1 and {MAX_LIST_LIMIT}, got {limit}")
-    if offset < 0:
-        raise ValueError(f"offset must be >= 0, got {offset}")
+    check_page(limit, offset)
     query = case_query().where(Case.lead_unit_code == unit_code, Case.assigned_at.is_not(None))
     if statuses:
         query = query.where(Case.status.in_([CaseStatus(status).value for status in statuses]))
