@@ -23,6 +23,8 @@ from sqlalchemy.pool import NullPool
 
 from workflow.cases import CaseService
 from workflow.db import make_engine, make_session_factory
+from workflow.lifecycle import CaseLifecycle
+from workflow.notifications import Outbox
 from workflow.migrate import upgrade
 from workflow.reference import load_reference
 from workflow.workcalendar import WorkingCalendar
@@ -123,6 +125,18 @@ def clock() -> FrozenClock:
 @pytest.fixture
 def case_service(session_factory: sessionmaker, calendar: WorkingCalendar, clock: FrozenClock) -> CaseService:
     return CaseService(session_factory, calendar, clock=clock)
+
+
+@pytest.fixture
+def lifecycle(session_factory: sessionmaker, calendar: WorkingCalendar, clock: FrozenClock) -> CaseLifecycle:
+    """The closed-loop service over the test database, clock frozen (the one the case service shares)."""
+    return CaseLifecycle(session_factory, calendar, clock=clock)
+
+
+@pytest.fixture
+def outbox(session_factory: sessionmaker, clock: FrozenClock) -> Outbox:
+    """The notifications outbox over the test database, clock frozen."""
+    return Outbox(session_factory, clock=clock)
 
 
 @pytest.fixture(scope="session")

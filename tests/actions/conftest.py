@@ -10,14 +10,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import services
 from actions.categories import CategoryNames
 from workflow.gazetteer import Gazetteer
-from workflow.lifecycle import CaseLifecycle
 
 DATA = Path(__file__).resolve().parents[2] / "data"
-
-
-@pytest.fixture
-def lifecycle(session_factory, calendar, clock) -> CaseLifecycle:
-    return CaseLifecycle(session_factory, calendar, clock=clock)
 
 
 @pytest.fixture

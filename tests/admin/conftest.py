@@ -162,12 +162,6 @@ def unreachable_database_url() -> str:
 
 
 @pytest.fixture
-def lifecycle(session_factory, calendar, clock) -> CaseLifecycle:
-    """The closed-loop service over the test database, clock frozen (the one the test app uses)."""
-    return CaseLifecycle(session_factory, calendar, clock=clock)
-
-
-@pytest.fixture
 async def api(
     database_url: str, case_service: CaseService, lifecycle: CaseLifecycle
 ) -> AsyncIterator[RunningApi]:

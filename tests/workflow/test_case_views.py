@@ -9,7 +9,6 @@ import pytest
 
 from workflow.case_views import normalize_case_id
 from workflow.cases import NewReport
-from workflow.lifecycle import CaseLifecycle
 from workflow.transitions import Actor
 
 CLOSED_LOOP_FIELDS = {
@@ -17,11 +16,6 @@ CLOSED_LOOP_FIELDS = {
     "result_photo", "rating", "rating_label", "rating_comment", "unsatisfied_count", "rejection_reason",
     "duplicate_of", "needs_review",
 }  # fmt: skip
-
-
-@pytest.fixture
-def lifecycle(session_factory, calendar, clock) -> CaseLifecycle:
-    return CaseLifecycle(session_factory, calendar, clock=clock)
 
 
 def _file(case_service, **overrides):

@@ -21,7 +21,6 @@ from sqlalchemy import func, inspect, select, text
 
 import workflow.jobs.scheduler
 import workflow.jobs.sweep
-from workflow.cases import NewReport
 from workflow.db import make_engine, make_session_factory
 from workflow.jobs import (
     JOB_ID,
@@ -41,6 +40,7 @@ from workflow.notifications import DISPATCH, Outbox
 from workflow.settings import Settings
 from workflow.status import CaseStatus
 from workflow.transitions import Actor, Rating
+from workflow_support import report
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 UTC = dt.timezone.utc
@@ -65,31 +65,6 @@ DEADLINES = {
 }
 OTHER_DEADLINE, OTHER_WARNING = DEADLINES["other"]
 SECOND = dt.timedelta(seconds=1)
-
-
-@pytest.fixture
-def lifecycle(session_factory, calendar, clock) -> CaseLifecycle:
-    return CaseLifecycle(session_factory, calendar, clock=clock)
-
-
-@pytest.fixture
-def outbox(session_factory, clock) -> Outbox:
-    return Outbox(session_factory, clock=clock)
-
-
-def report(**overrides) -> NewReport:
-    values = dict(
-        description="村东头有人焚烧秸秆，烟很大",
-        category_code="eco_environment",
-        suggested_category_code="eco_environment",
-        category_confidence=0.91,
-        matter_type="other",
-        township="王虎寨",
-        reporter_id="wx-openid-1",
-        channel="wechat",
-    )
-    values.update(overrides)
-    return NewReport(**values)
 
 
 STEPS = {

@@ -13,7 +13,6 @@ from sqlalchemy import update
 
 import workflow.lifecycle
 from workflow.case_views import CaseView
-from workflow.cases import NewReport
 from workflow.deadlines import MatterType
 from workflow.exceptions import (
     ActorNotAllowed,
@@ -31,6 +30,7 @@ from workflow.models import Unit
 from workflow.routing import UnitRef
 from workflow.status import CaseStatus
 from workflow.transitions import Actor, Rating, RejectReason
+from workflow_support import report
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 UTC = dt.timezone.utc
@@ -47,26 +47,6 @@ SYSTEM = Actor.system()
 MONDAY_MORNING = dt.datetime(2026, 11, 30, 9, 30, tzinfo=SHANGHAI)
 FRIDAY_AFTERNOON = dt.datetime(2026, 12, 4, 16, 0, tzinfo=SHANGHAI)
 NEXT_MONDAY_MORNING = dt.datetime(2026, 12, 7, 10, 0, tzinfo=SHANGHAI)
-
-
-@pytest.fixture
-def lifecycle(session_factory, calendar, clock) -> CaseLifecycle:
-    return CaseLifecycle(session_factory, calendar, clock=clock)
-
-
-def report(**overrides) -> NewReport:
-    values = dict(
-        description="村东头有人焚烧秸秆，烟很大",
-        category_code="eco_environment",
-        suggested_category_code="eco_environment",
-        category_confidence=0.91,
-        matter_type="other",
-        township="王虎寨",
-        reporter_id="wx-openid-1",
-        channel="wechat",
-    )
-    values.update(overrides)
-    return NewReport(**values)
 
 
 def drive(lifecycle: CaseLifecycle, case_service, situation: str, **report_overrides) -> str:

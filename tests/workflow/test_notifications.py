@@ -11,9 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
-from workflow.cases import NewReport
 from workflow.db import make_engine, make_session_factory
-from workflow.lifecycle import CaseLifecycle
 from workflow.models import Notification
 from workflow.notifications import (
     DISPATCH,
@@ -24,37 +22,13 @@ from workflow.notifications import (
     retry_delay,
 )
 from workflow.transitions import Actor
+from workflow_support import report
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 UTC = dt.timezone.utc
 DISPATCHER = Actor.dispatcher("dispatcher-li")
 RESIDENT = Actor.resident("wx-openid-1")
 ECOLOGY = Actor.unit("county_ecology", "staff-zhang")
-
-
-@pytest.fixture
-def lifecycle(session_factory, calendar, clock) -> CaseLifecycle:
-    return CaseLifecycle(session_factory, calendar, clock=clock)
-
-
-@pytest.fixture
-def outbox(session_factory, clock) -> Outbox:
-    return Outbox(session_factory, clock=clock)
-
-
-def report(**overrides) -> NewReport:
-    values = dict(
-        description="村东头有人焚烧秸秆，烟很大",
-        category_code="eco_environment",
-        suggested_category_code="eco_environment",
-        category_confidence=0.91,
-        matter_type="other",
-        township="王虎寨",
-        reporter_id="wx-openid-1",
-        channel="wechat",
-    )
-    values.update(overrides)
-    return NewReport(**values)
 
 
 def resolved_case(lifecycle, case_service) -> str:
