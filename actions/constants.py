@@ -12,6 +12,18 @@ INTENT_RATE_UNSATISFIED = "rate_unsatisfied"
 INTENT_CASE_UPDATE = "EXTERNAL_case_update"
 ENTITY_NOTIFICATION_TEXT = "notification_text"
 ENTITY_NOTIFICATION_KIND = "notification_kind"
+# sent by the channels (bot/channels/wechat.py), never typed
+INTENT_SHARE_LOCATION = "share_location"
+INTENT_SHARE_IMAGE = "share_image"
+INTENT_SUBSCRIBE = "subscribe"
+INTENT_START_REPORT = "start_report"
+INTENT_ASK_POINTS = "ask_points"
+CHANNEL_INTENTS = (INTENT_SHARE_LOCATION, INTENT_SHARE_IMAGE, INTENT_SUBSCRIBE)
+ENTITY_LATITUDE = "latitude"
+ENTITY_LONGITUDE = "longitude"
+ENTITY_LOCATION_LABEL = "location_label"
+ENTITY_MEDIA_ID = "media_id"
+ENTITY_PIC_URL = "pic_url"
 
 # entities
 ENTITY_TOWNSHIP = "township"
@@ -36,6 +48,8 @@ SLOT_NEEDS_REVIEW = "needs_review"
 SLOT_CASE_ID = "case_id"
 SLOT_LAST_CASE_ID = "last_case_id"
 SLOT_REQUESTED = "requested_slot"
+SLOT_SHARED_LOCATION = "shared_location"
+SLOT_EVIDENCE = "evidence"
 
 # the value of the phone slot when the resident declines to leave a number
 PHONE_DECLINED = "declined"
@@ -53,6 +67,8 @@ ACTION_NOTIFY_CASE_UPDATE = "action_notify_case_update"
 VALIDATE_REPORT_FORM = "validate_report_form"
 ACTION_ASK_CONFIRMED = "action_ask_confirmed"
 ACTION_ASK_CATEGORY_CHOICE = "action_ask_category_choice"
+ACTION_SHARE_LOCATION = "action_share_location"
+ACTION_ATTACH_EVIDENCE = "action_attach_evidence"
 
 # how many alternative categories "不对" offers
 ALTERNATIVES_OFFERED = 3

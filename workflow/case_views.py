@@ -42,7 +42,9 @@ class CaseView:
     unsatisfied. ``needs_review``: a dispatcher must look at the case (category to choose, or a second
     "unsatisfied"). ``duplicate_of``: for a case rejected as a duplicate, the original's case id. ``warned_at`` /
     ``overdue_at``: when the deadline jobs warned the unit (80% of the time gone) and marked the case overdue in
-    its current round (:mod:`workflow.jobs`); None before.
+    its current round (:mod:`workflow.jobs`); None before. ``latitude``/``longitude``/``location_label``: a location
+    the resident shared (WGS-84 degrees); ``call_id``: the hotline call the case came from; ``attachments``: the
+    evidence sent with the report, ``({"kind", "source", "media_id", "url"}, …)``.
     """
 
     case_id: str
@@ -81,6 +83,11 @@ class CaseView:
     duplicate_of: str | None = None
     warned_at: dt.datetime | None = None
     overdue_at: dt.datetime | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+    location_label: str | None = None
+    call_id: str | None = None
+    attachments: tuple[dict[str, Any], ...] = ()
 
     @property
     def status_label(self) -> str:
@@ -135,6 +142,12 @@ class CaseView:
             "warned_at": _iso(self.warned_at),
             "overdue_at": _iso(self.overdue_at),
             "overdue": self.overdue_at is not None,
+            "location": (
+                {"latitude": self.latitude, "longitude": self.longitude, "label": self.location_label}
+                if self.latitude is not None else None
+            ),
+            "call_id": self.call_id,
+            "attachments": [dict(a) for a in self.attachments],
         }
 
 
@@ -183,6 +196,7 @@ def case_query():
         selectinload(Case.township),
         selectinload(Case.village),
         selectinload(Case.lead_unit),
+        selectinload(Case.attachments),
     )
 
 
@@ -249,4 +263,11 @@ def _view(case: Case, unit_names: Mapping[str, str]) -> CaseView:
         duplicate_of=case.duplicate_of,
         warned_at=case.warned_at,
         overdue_at=case.overdue_at,
+        latitude=case.latitude,
+        longitude=case.longitude,
+        location_label=case.location_label,
+        call_id=case.call_id,
+        attachments=tuple(
+            {"kind": a.kind, "source": a.source, "media_id": a.media_id, "url": a.url} for a in case.attachments
+        ),
     )

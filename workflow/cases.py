@@ -24,7 +24,7 @@ from workflow.deadlines import DEFAULT_POLICY, DeadlinePolicy, MatterType, compu
 from workflow.exceptions import CaseNotFound, InvalidReport, NotCaseOwner, UnknownCategory, UnknownTownship
 from workflow.gazetteer import Gazetteer
 from workflow.gazetteer import Township as Place
-from workflow.models import Case, CaseEvent, Category
+from workflow.models import ATTACHMENT_KINDS, Case, CaseAttachment, CaseEvent, Category
 from workflow.phones import normalize_phone
 from workflow.routing import Routing, UnitRef, dispatch_routing, route
 from workflow.status import CaseStatus
@@ -40,6 +40,12 @@ MAX_LIST_LIMIT = 200
 _MAX_REPORTER_ID = 128
 _MAX_CHANNEL = 32
 _MAX_VILLAGE = 128
+_MAX_LOCATION_LABEL = 256
+_MAX_CALL_ID = 64
+_MAX_MEDIA_ID = 256
+_MAX_URL = 1024
+#: At most this many attachments per report (WeChat residents send a handful of photos, not albums).
+MAX_ATTACHMENTS = 9
 
 
 def utc_now() -> dt.datetime:
@@ -65,6 +71,12 @@ class NewReport:
         reporter_phone: Phone for call-backs, optional; mainland mobile or landline.
         channel: Channel name (``rest``, ``wechat``, ``hotline``, ``socketio``, …).
         needs_review: The resident asked a dispatcher to choose the category.
+        attachments: Evidence sent with the report, ``[{"kind": "image", "source": "wechat", "media_id": …,
+            "url": …}, …]`` (kind one of ``image``, ``voice``, ``video``; at least one of media_id/url).
+        latitude: Where the resident said they were (a shared location), WGS-84 degrees, with ``longitude``.
+        longitude: See ``latitude``.
+        location_label: The platform's label of the shared location (an address line).
+        call_id: The hotline call the report was taken from (``hotline_calls.call_id``).
     """
 
     description: str
@@ -79,6 +91,11 @@ class NewReport:
     village: str | None = None
     reporter_phone: str | None = None
     needs_review: bool = False
+    attachments: Sequence[Mapping[str, Any]] = ()
+    latitude: float | None = None
+    longitude: float | None = None
+    location_label: str | None = None
+    call_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -174,68 +191,88 @@ class CaseService:
             UnknownCategory: ``category_code`` is not one of the 28.
             UnknownTownship: The township (or, without one, the village) names no township.
         """
-        fields = _validated_fields(report)
         now = self._now()
         with self._session_factory.begin() as session:
-            gazetteer = Gazetteer.from_session(session)
-            place = _resolve_place(gazetteer, report.township, report.village)
-            village = gazetteer.resolve_village(report.village, place.code) if report.village else None
-            category = _category(session, report.category_code) if report.category_code else None
-            suggested = _suggested_category(session, report.suggested_category_code)
-            routing: Routing = route(session, category.code, place.code) if category else dispatch_routing(session)
-            deadline = compute_deadline(fields["matter_type"], now, self._calendar, self._policy)
-            case = Case(
-                case_id=allocate_case_id(session, now),
-                status=CaseStatus.REPORTED.value,
-                category_code=category.code if category else None,
-                suggested_category_code=suggested,
-                category_confidence=fields["category_confidence"],
-                category_ranking=fields["category_ranking"],
-                matter_type=fields["matter_type"].value,
-                suggested_matter_type=fields["matter_type"].value,
-                needs_review=report.needs_review,
-                township_code=place.code,
-                village_code=village.code if village else None,
-                village_name=fields["village"],
-                description=fields["description"],
-                reporter_id=fields["reporter_id"],
-                reporter_phone=fields["reporter_phone"],
-                channel=fields["channel"],
-                lead_unit_code=routing.lead.code,
-                cooperating_unit_codes=[u.code for u in routing.cooperating],
-                created_at=now,
-                deadline=deadline,
-                updated_at=now,
-            )
-            case.events.append(
-                CaseEvent(
-                    at=now,
-                    actor=fields["reporter_id"],
-                    actor_role="resident",
-                    event="filed",
-                    from_status=None,
-                    to_status=CaseStatus.REPORTED.value,
-                    note="",
-                    data={
-                        "channel": fields["channel"],
-                        "category": case.category_code,
-                        "suggested_category": suggested,
-                        "category_confidence": fields["category_confidence"],
-                        "matter_type": case.matter_type,
-                        "township": place.code,
-                        "village": case.village_code,
-                        "lead_unit": routing.lead.code,
-                        "cooperating_units": case.cooperating_unit_codes,
-                        "deadline": deadline.isoformat(),
-                        "needs_review": report.needs_review,
-                    },
-                )
-            )
-            session.add(case)
-            session.flush()
+            case = self.add_case(session, report, now)
             view = case_views(session, [case])[0]
         logger.info("filed case %s (%s, lead %s)", view.case_id, view.category or "needs review", view.lead_unit.code)
         return view
+
+    def add_case(self, session: Session, report: NewReport, now: dt.datetime) -> Case:
+        """Add one filed case and its ``filed`` event to ``session`` (flushed, not committed).
+
+        For callers that file several reports in one transaction (a hotline call's matters): what
+        :meth:`file_report` does inside its transaction. ``now`` is aware UTC, the filing time.
+
+        Raises:
+            The errors of :meth:`file_report`.
+        """
+        fields = _validated_fields(report)
+        gazetteer = Gazetteer.from_session(session)
+        place = _resolve_place(gazetteer, report.township, report.village)
+        village = gazetteer.resolve_village(report.village, place.code) if report.village else None
+        category = _category(session, report.category_code) if report.category_code else None
+        suggested = _suggested_category(session, report.suggested_category_code)
+        routing: Routing = route(session, category.code, place.code) if category else dispatch_routing(session)
+        deadline = compute_deadline(fields["matter_type"], now, self._calendar, self._policy)
+        case = Case(
+            case_id=allocate_case_id(session, now),
+            status=CaseStatus.REPORTED.value,
+            category_code=category.code if category else None,
+            suggested_category_code=suggested,
+            category_confidence=fields["category_confidence"],
+            category_ranking=fields["category_ranking"],
+            matter_type=fields["matter_type"].value,
+            suggested_matter_type=fields["matter_type"].value,
+            needs_review=report.needs_review,
+            township_code=place.code,
+            village_code=village.code if village else None,
+            village_name=fields["village"],
+            description=fields["description"],
+            reporter_id=fields["reporter_id"],
+            reporter_phone=fields["reporter_phone"],
+            channel=fields["channel"],
+            lead_unit_code=routing.lead.code,
+            cooperating_unit_codes=[u.code for u in routing.cooperating],
+            created_at=now,
+            deadline=deadline,
+            updated_at=now,
+            latitude=fields["latitude"],
+            longitude=fields["longitude"],
+            location_label=fields["location_label"],
+            call_id=fields["call_id"],
+        )
+        case.events.append(
+            CaseEvent(
+                at=now,
+                actor=fields["reporter_id"],
+                actor_role="resident",
+                event="filed",
+                from_status=None,
+                to_status=CaseStatus.REPORTED.value,
+                note="",
+                data={
+                    "channel": fields["channel"],
+                    "category": case.category_code,
+                    "suggested_category": suggested,
+                    "category_confidence": fields["category_confidence"],
+                    "matter_type": case.matter_type,
+                    "township": place.code,
+                    "village": case.village_code,
+                    "lead_unit": routing.lead.code,
+                    "cooperating_units": case.cooperating_unit_codes,
+                    "deadline": deadline.isoformat(),
+                    "needs_review": report.needs_review,
+                    "attachments": len(fields["attachments"]),
+                    **({"call_id": fields["call_id"]} if fields["call_id"] else {}),
+                },
+            )
+        )
+        for attachment in fields["attachments"]:
+            case.attachments.append(CaseAttachment(added_at=now, **attachment))
+        session.add(case)
+        session.flush()
+        return case
 
     # ------------------------------------------------------------------ reading
     def get_case(self, case_id: str, *, reporter_id: str | None = None) -> CaseView:
@@ -358,7 +395,50 @@ def _validated_fields(report: NewReport) -> dict[str, Any]:
         "village": village,
         "category_confidence": _confidence(report.category_confidence, "category_confidence"),
         "category_ranking": _ranking(report.category_ranking),
+        "attachments": _attachments(report.attachments),
+        **_location(report),
+        "call_id": _bounded(report.call_id, _MAX_CALL_ID, "call_id"),
     }
+
+
+def _bounded(value: str | None, limit: int, field_name: str) -> str | None:
+    value = (value or "").strip() or None
+    if value is not None and len(value) > limit:
+        raise InvalidReport(f"{field_name} must be at most {limit} characters", field=field_name)
+    return value
+
+
+def _location(report: NewReport) -> dict[str, Any]:
+    """Latitude/longitude both or neither, each a finite number in range; the label bounded."""
+    lat, lon = report.latitude, report.longitude
+    if (lat is None) != (lon is None):
+        raise InvalidReport("latitude and longitude come together", field="latitude")
+    if lat is not None:
+        for name, value, bound in (("latitude", lat, 90.0), ("longitude", lon, 180.0)):
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
+                    or not -bound <= value <= bound:
+                raise InvalidReport(f"{name} must be a number between -{bound:g} and {bound:g}", field=name)
+    return {
+        "latitude": float(lat) if lat is not None else None,
+        "longitude": float(lon) if lon is not None else None,
+        "location_label": _bounded(report.location_label, _MAX_LOCATION_LABEL, "location_label"),
+    }
+
+
+def _attachments(items: Iterable[Mapping[str, Any]] | None) -> list[dict[str, Any]]:
+    cleaned = []
+    for item in items or ():
+        if not isinstance(item, Mapping) or item.get("kind") not in ATTACHMENT_KINDS:
+            raise InvalidReport(f"each attachment needs a kind among {ATTACHMENT_KINDS}", field="attachments")
+        media_id = _bounded(item.get("media_id"), _MAX_MEDIA_ID, "attachments")
+        url = _bounded(item.get("url"), _MAX_URL, "attachments")
+        if media_id is None and url is None:
+            raise InvalidReport("an attachment needs a media id or a URL", field="attachments")
+        source = _bounded(item.get("source"), _MAX_CHANNEL, "attachments") or "unknown"
+        cleaned.append({"kind": item["kind"], "source": source, "media_id": media_id, "url": url})
+    if len(cleaned) > MAX_ATTACHMENTS:
+        raise InvalidReport(f"at most {MAX_ATTACHMENTS} attachments per report", field="attachments")
+    return cleaned
 
 
 def _confidence(value: Any, field_name: str) -> float | None:

@@ -8,7 +8,8 @@ rules. Tables: townships, villages, units, categories (reference data, loaded fr
 case_events (audit trail of every transition), case_sequences (per-day case number counters).
 
 Migrations: ``0001_case_domain`` (the tables), ``0002_case_lifecycle`` (the closed loop's columns on ``cases``),
-``0003_notifications_jobs`` (the notifications outbox; the deadline watch's columns on ``cases``).
+``0003_notifications_jobs`` (the notifications outbox; the deadline watch's columns on ``cases``), ``0004_api_tokens``,
+``0005_channels`` (evidence attachments, the shared location and the hotline call of a case; ``hotline_calls``).
 """
 
 from __future__ import annotations
@@ -248,6 +249,12 @@ class Case(Base):
     warn_at = Column(UTCDateTime, nullable=True)
     warned_at = Column(UTCDateTime, nullable=True)
     overdue_at = Column(UTCDateTime, nullable=True)
+    # Channels (migration 0005): where the resident said they were (a WeChat location message: WGS-84 degrees and
+    # the platform's label), and the hotline call the case was taken from (hotline_calls.call_id).
+    latitude = Column(Float, nullable=True)
+    longitude = Column(Float, nullable=True)
+    location_label = Column(String(256), nullable=True)
+    call_id = Column(String(64), nullable=True, index=True)
     version = Column(Integer, nullable=False, default=1)
 
     __mapper_args__ = {"version_id_col": version}
@@ -260,6 +267,53 @@ class Case(Base):
     events = relationship(
         "CaseEvent", back_populates="case", order_by="CaseEvent.id", cascade="all, delete-orphan"
     )
+    attachments = relationship(
+        "CaseAttachment", back_populates="case", order_by="CaseAttachment.id", cascade="all, delete-orphan"
+    )
+
+
+#: Kinds of evidence a resident can attach to a report.
+ATTACHMENT_KINDS = ("image", "voice", "video")
+
+
+class CaseAttachment(Base):
+    """Evidence the resident sent with a report (a WeChat image: its ``media_id`` and ``url``), migration 0005.
+
+    The platform's media id and picture URL are references, not the bytes: the console fetches them when shown.
+    ``source`` is the channel that received it.
+    """
+
+    __tablename__ = "case_attachments"
+    __table_args__ = (CheckConstraint(_in("kind", ATTACHMENT_KINDS), name="kind"),)
+
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    case_pk = Column(Integer, ForeignKey("cases.id", ondelete="CASCADE"), nullable=False, index=True)
+    kind = Column(String(16), nullable=False)
+    source = Column(String(32), nullable=False)
+    media_id = Column(String(256), nullable=True)
+    url = Column(String(1024), nullable=True)
+    added_at = Column(UTCDateTime, nullable=False)
+
+    case = relationship("Case", back_populates="attachments")
+
+
+class HotlineCall(Base):
+    """One finished hotline call as the call centre posted it (migration 0005): the transcript and what was filed.
+
+    ``call_id`` is the call centre's id and unique: posting the same call again files nothing new. ``turns`` is the
+    transcript as received (``[{"speaker", "text", "start_s", "end_s", "asr_confidence"}, …]``); ``outcome`` what
+    the intake made of it (matters found, cases filed, queries answered), returned again for a repeated post.
+    """
+
+    __tablename__ = "hotline_calls"
+
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    call_id = Column(String(64), nullable=False, unique=True)
+    caller_number = Column(String(32), nullable=True)
+    started_at = Column(UTCDateTime, nullable=False)
+    received_at = Column(UTCDateTime, nullable=False)
+    turns = Column(JSONType, nullable=False, default=list)
+    outcome = Column(JSONType, nullable=False, default=dict)
 
 
 class CaseEvent(Base):
