@@ -72,6 +72,11 @@ def _entity(tracker: Tracker, name: str) -> Optional[str]:
     return next(tracker.get_latest_entity_values(name), None)
 
 
+def _channel_event(tracker: Tracker) -> bool:
+    """A location or image the channel sent (not an answer to the form: its own rule handles it)."""
+    return (tracker.latest_message.get("intent") or {}).get("name") in c.CHANNEL_INTENTS
+
+
 def _alternatives(tracker: Tracker) -> List[str]:
     """Category codes to offer after "不对": the NLU ranking without the current category."""
     current = tracker.get_slot(c.SLOT_CATEGORY)
@@ -111,6 +116,9 @@ class ActionStartReport(Action):
         place = svc.gazetteer.find_places(clean_text(text))
         township = _entity(tracker, c.ENTITY_TOWNSHIP) or (place.township.name if place.township else None)
         village = _entity(tracker, c.ENTITY_VILLAGE) or (place.village.name if place.village else None)
+        shared = tracker.get_slot(c.SLOT_SHARED_LOCATION) or {}
+        if township is None and shared.get("township"):  # a location shared before the report (WeChat)
+            township, village = shared["township"], village or shared.get("village")
         events: List[EventType] = [SlotSet(slot, None) for slot in REPORT_SLOTS]
         # The phone slot fills from any phone-shaped entity; a long report often holds other numbers (a card,
         # a contract, a licence plate) that only look like one. Keep it only when it is a real number.
@@ -157,7 +165,7 @@ class ValidateReportForm(FormValidationAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[Text, Any]:
         """When the township was asked, takes the entity or else the whole answer (validated below)."""
-        if tracker.get_slot(c.SLOT_REQUESTED) != c.SLOT_TOWNSHIP:
+        if tracker.get_slot(c.SLOT_REQUESTED) != c.SLOT_TOWNSHIP or _channel_event(tracker):
             return {}
         text = clean_text(tracker.latest_message.get("text") or "")
         return {c.SLOT_TOWNSHIP: _entity(tracker, c.ENTITY_TOWNSHIP) or text or None}
@@ -187,7 +195,7 @@ class ValidateReportForm(FormValidationAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[Text, Any]:
         """When the phone was asked: a decline ("不留") or the answer's text (validated below)."""
-        if tracker.get_slot(c.SLOT_REQUESTED) != c.SLOT_PHONE:
+        if tracker.get_slot(c.SLOT_REQUESTED) != c.SLOT_PHONE or _channel_event(tracker):
             return {}
         text = clean_text(tracker.latest_message.get("text") or "")
         intent = (tracker.latest_message.get("intent") or {}).get("name")
@@ -212,7 +220,7 @@ class ValidateReportForm(FormValidationAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[Text, Any]:
         """When the choice was asked, passes the raw answer on to ``validate_category_choice``."""
-        if tracker.get_slot(c.SLOT_REQUESTED) != c.SLOT_CATEGORY_CHOICE:
+        if tracker.get_slot(c.SLOT_REQUESTED) != c.SLOT_CATEGORY_CHOICE or _channel_event(tracker):
             return {}
         return {c.SLOT_CATEGORY_CHOICE: tracker.latest_message.get("text") or ""}
 
@@ -340,6 +348,9 @@ class ActionSubmitReport(Action):
             reporter_phone=None if phone in (None, c.PHONE_DECLINED) else phone,
             channel=tracker.get_latest_input_channel() or "unknown",
             needs_review=bool(tracker.get_slot(c.SLOT_NEEDS_REVIEW)),
+            attachments=list(tracker.get_slot(c.SLOT_EVIDENCE) or []),
+            input_mode=_input_mode(tracker),
+            **_shared_point(tracker),
         )
         try:
             case = services.get().cases.file_report(report)
@@ -362,4 +373,24 @@ class ActionSubmitReport(Action):
             told = (f"已为您登记，工单号 {case.case_id}。\n预计由{unit}负责办理；调度员受理后开始计算办理时限，"
                     "受理结果会通知您。")
         dispatcher.utter_message(text=told + "\n办理进展会在这里通知您，也可以随时发送工单号查询。")
-        return [SlotSet(slot, None) for slot in REPORT_SLOTS] + [SlotSet(c.SLOT_LAST_CASE_ID, case.case_id)]
+        return [SlotSet(slot, None) for slot in REPORT_SLOTS] + [
+            SlotSet(c.SLOT_LAST_CASE_ID, case.case_id), SlotSet(c.SLOT_EVIDENCE, None),
+            SlotSet(c.SLOT_SHARED_LOCATION, None)]
+
+
+def _shared_point(tracker: Tracker) -> Dict[str, Any]:
+    """The shared location's point and label when it lies in the report's township (else it is about
+    somewhere else and is not kept with the case)."""
+    shared = tracker.get_slot(c.SLOT_SHARED_LOCATION) or {}
+    if not shared or shared.get("township") != tracker.get_slot(c.SLOT_TOWNSHIP):
+        return {}
+    return {"latitude": shared.get("latitude"), "longitude": shared.get("longitude"),
+            "location_label": shared.get("label")}
+
+
+def _input_mode(tracker: Tracker) -> str:
+    """``voice`` when the report's first message was a voice message (the channel's metadata says so)."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "user" and event.get("text") == tracker.get_slot(c.SLOT_DESCRIPTION):
+            return "voice" if (event.get("metadata") or {}).get("message_type") == "voice" else "text"
+    return "text"

@@ -13,6 +13,7 @@ from actions.categories import CategoryNames
 from workflow.cases import CaseService
 from workflow.db import make_engine, make_session_factory
 from workflow.gazetteer import Gazetteer
+from workflow.geo import PlaceLocator
 from workflow.lifecycle import CaseLifecycle
 from workflow.policy import load_policy
 from workflow.settings import Settings
@@ -21,12 +22,14 @@ from workflow.workcalendar import WorkingCalendar
 
 @dataclass
 class Services:
-    """What the actions need: filing and reading cases, the closed loop, the gazetteer and the category names."""
+    """What the actions need: filing and reading cases, the closed loop, the gazetteer, the category names and
+    the place locator (shared locations → village/township)."""
 
     cases: CaseService
     gazetteer: Gazetteer
     categories: CategoryNames
     lifecycle: CaseLifecycle
+    locator: PlaceLocator
 
 
 _lock = threading.Lock()
@@ -39,9 +42,11 @@ def build(settings: Settings) -> Services:
     calendar = WorkingCalendar.default(settings.data_dir)
     session_factory = make_session_factory(engine)
     policy = load_policy(settings.data_dir)
+    gazetteer = Gazetteer.load(settings.data_dir)
     return Services(
         cases=CaseService(session_factory, calendar, policy=policy),
-        gazetteer=Gazetteer.load(settings.data_dir),
+        gazetteer=gazetteer,
+        locator=PlaceLocator.load(settings.data_dir, gazetteer),
         categories=CategoryNames.load(settings.data_dir),
         lifecycle=CaseLifecycle(session_factory, calendar, policy=policy,
                                 auto_accept_threshold=settings.auto_accept_threshold),

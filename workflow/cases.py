@@ -44,6 +44,8 @@ _MAX_LOCATION_LABEL = 256
 _MAX_CALL_ID = 64
 _MAX_MEDIA_ID = 256
 _MAX_URL = 1024
+#: How a report's first message can come (``NewReport.input_mode``).
+INPUT_MODES = ("text", "voice")
 #: At most this many attachments per report (WeChat residents send a handful of photos, not albums).
 MAX_ATTACHMENTS = 9
 
@@ -77,6 +79,8 @@ class NewReport:
         longitude: See ``latitude``.
         location_label: The platform's label of the shared location (an address line).
         call_id: The hotline call the report was taken from (``hotline_calls.call_id``).
+        input_mode: How the first message came: ``text``, or ``voice`` (a WeChat voice message's recognised
+            text); kept in the ``filed`` audit row so staff know the words may be misrecognised.
     """
 
     description: str
@@ -96,6 +100,7 @@ class NewReport:
     longitude: float | None = None
     location_label: str | None = None
     call_id: str | None = None
+    input_mode: str = "text"
 
 
 @dataclass(frozen=True)
@@ -139,6 +144,10 @@ class CaseService:
         self._calendar = calendar
         self._clock = clock or utc_now
         self._policy = policy
+
+    def now(self) -> dt.datetime:
+        """The service's current time, aware UTC (its clock: frozen in tests)."""
+        return self._now()
 
     def _now(self) -> dt.datetime:
         now = self._clock()
@@ -264,6 +273,7 @@ class CaseService:
                     "deadline": deadline.isoformat(),
                     "needs_review": report.needs_review,
                     "attachments": len(fields["attachments"]),
+                    "input_mode": report.input_mode if report.input_mode in INPUT_MODES else "text",
                     **({"call_id": fields["call_id"]} if fields["call_id"] else {}),
                 },
             )
@@ -273,6 +283,42 @@ class CaseService:
         session.add(case)
         session.flush()
         return case
+
+    def add_attachment(self, case_id: str, reporter_id: str, attachment: Mapping[str, Any]) -> CaseView:
+        """Attach evidence a resident sent after filing (a photo right after the case number) to their open case.
+
+        Args:
+            case_id: The case.
+            reporter_id: The resident; must be the case's reporter.
+            attachment: ``{"kind": "image", "source": "wechat", "media_id": …, "url": …}`` as in
+                :class:`NewReport`.
+
+        Raises:
+            CaseNotFound: No such case.
+            NotCaseOwner: Somebody else's case.
+            InvalidReport: The attachment is malformed, the case already has :data:`MAX_ATTACHMENTS`, or it is
+                closed or rejected (``field`` = ``attachments``).
+        """
+        cleaned = _attachments([attachment])[0]
+        wanted = normalize_case_id(case_id)
+        now = self._now()
+        with self._session_factory.begin() as session:
+            case = session.execute(case_query().where(Case.case_id == wanted)).scalar_one_or_none()
+            if case is None:
+                raise CaseNotFound(f"no case {wanted!r}", case_id=wanted)
+            if case.reporter_id != reporter_id:
+                raise NotCaseOwner(f"case {wanted!r} was reported by somebody else", case_id=wanted)
+            if CaseStatus(case.status) in (CaseStatus.CLOSED, CaseStatus.REJECTED):
+                raise InvalidReport(f"case {wanted!r} is {case.status}; evidence can no longer be added",
+                                    field="attachments", case_id=wanted)
+            if len(case.attachments) >= MAX_ATTACHMENTS:
+                raise InvalidReport(f"at most {MAX_ATTACHMENTS} attachments per report", field="attachments",
+                                    case_id=wanted)
+            case.attachments.append(CaseAttachment(added_at=now, **cleaned))
+            session.flush()
+            view = case_views(session, [case])[0]
+        logger.info("evidence added to case %s (%s)", wanted, cleaned["kind"])
+        return view
 
     # ------------------------------------------------------------------ reading
     def get_case(self, case_id: str, *, reporter_id: str | None = None) -> CaseView:
