@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import yaml
 
 from actions.channel_events import ActionAttachEvidence, ActionShareLocation
 from actions.report import ActionStartReport, ActionSubmitReport, ValidateReportForm
 from action_support import DOMAIN, make_tracker, said
-from conftest import DATA
 from test_report import FILLED, PARSE, slots_of
+
+DATA = Path(__file__).resolve().parents[2] / "data"
 
 # The positions of data/reference/coordinates.yml: 王虎寨镇's seat and its sample village 小韩寨村.
 WANGHUZHAI_SEAT = (37.3010, 115.0830)

@@ -101,10 +101,19 @@ def system(request, tmp_path_factory, trained_model) -> Iterator[RunningSystem]:
         yield from start_system(url, "redis://127.0.0.1:6379/0", tmp, trained_model)
 
 
-def start_system(database_url: str, redis_url, tmp: Path, model: Path) -> Iterator[RunningSystem]:
+@pytest.fixture(scope="session")
+def system_starter():
+    """:func:`start_system`, for modules that start the system with settings of their own."""
+    return start_system
+
+
+def start_system(database_url: str, redis_url, tmp: Path, model: Path,
+                 extra_env: dict | None = None) -> Iterator[RunningSystem]:
+    """Runs ``juhaoban serve`` on free ports until the generator is closed; ``extra_env`` adds settings (e.g. a
+    channel's credentials)."""
     ports = [free_port() for _ in range(3)]
     token = uuid.uuid4().hex
-    env = {**os.environ, "DATABASE_URL": database_url, "JUHAOBAN_ADMIN_TOKEN": token}
+    env = {**os.environ, "DATABASE_URL": database_url, "JUHAOBAN_ADMIN_TOKEN": token, **(extra_env or {})}
     env.pop("REDIS_URL", None)
     if redis_url:
         env["REDIS_URL"] = redis_url
