@@ -9,7 +9,6 @@ and ``after_server_stop`` listeners, middleware, routing and error handling run 
 
 from __future__ import annotations
 
-import socket
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ import pytest
 from sanic import Sanic
 
 from admin.app import create_app
+from sanic_support import serving
 from admin_support import LEAD_UNIT, OTHER_UNIT, PATHS, STEPS, Tokens, report
 from workflow.api_tokens import create_token
 from workflow.cases import CaseService
@@ -115,21 +115,8 @@ MakeSettings = Callable[..., Settings]
 @asynccontextmanager
 async def serve(app: Sanic) -> AsyncIterator[RunningApi]:
     """Serve ``app`` on a free port of 127.0.0.1 for the ``async with`` block."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = await app.create_server(sock=sock, return_asyncio_server=True, access_log=False)
-    await server.startup()
-    await server.before_start()
-    await server.after_start()
-    try:
-        async with aiohttp.ClientSession() as session:
-            yield RunningApi(app, f"http://127.0.0.1:{port}", session)
-    finally:
-        await server.before_stop()
-        await server.close()
-        await server.after_stop()
-        sock.close()
+    async with serving(app) as (base_url, session):
+        yield RunningApi(app, base_url, session)
 
 
 def admin_settings(database_url: str, token: str | None = ADMIN_TOKEN) -> Settings:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import threading
 import urllib.parse
 from contextlib import asynccontextmanager
@@ -16,6 +15,7 @@ from typing import Any, AsyncIterator, Callable, Dict, List, Optional
 import aiohttp
 from rasa.core.channels.channel import UserMessage
 from sanic import Sanic
+from sanic_support import serving
 
 
 @dataclass
@@ -30,21 +30,8 @@ async def serve_channel(channel, on_new_message, prefix: str) -> AsyncIterator[S
     Sanic.test_mode = True
     app = Sanic(f"channel_test_{id(channel)}_{prefix.strip('/').replace('/', '_')}")
     app.blueprint(channel.blueprint(on_new_message), url_prefix=prefix)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = await app.create_server(sock=sock, return_asyncio_server=True, access_log=False)
-    await server.startup()
-    await server.before_start()
-    await server.after_start()
-    try:
-        async with aiohttp.ClientSession() as session:
-            yield Served(f"http://127.0.0.1:{port}{prefix}", session)
-    finally:
-        await server.before_stop()
-        await server.close()
-        await server.after_stop()
-        sock.close()
+    async with serving(app) as (base_url, session):
+        yield Served(base_url + prefix, session)
 
 
 class RecordingBot:
