@@ -8,12 +8,12 @@ PYTHON_BOOTSTRAP ?= $(shell for root in "$$(pyenv root 2>/dev/null)" "$${PYENV_R
 VENV := .venv
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install train lock clean
+.PHONY: run test install browser train lock clean
 
 run: install
 	$(VENV)/bin/juhaoban serve
 
-test: install
+test: install browser
 	$(VENV)/bin/python -m pytest
 
 install: $(STAMP)
@@ -25,6 +25,18 @@ $(STAMP): requirements.lock pyproject.toml
 	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
 	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $(STAMP)
+
+# The web chat's browser tests (tests/e2e/test_webchat_browser.py) drive Debian's chromium through Playwright
+# (never Playwright's own browser downloads). Installs it when missing, as root; otherwise says how and fails.
+CHROMIUM := /usr/bin/chromium
+CHROMIUM_INSTALL := apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium
+browser:
+	@if [ -x $(CHROMIUM) ]; then exit 0; fi; \
+	if [ "$$(id -u)" != 0 ]; then \
+		echo "$(CHROMIUM) is missing; the browser tests need Debian's chromium. As root run:"; \
+		echo "    $(CHROMIUM_INSTALL)"; exit 1; \
+	fi; \
+	$(CHROMIUM_INSTALL) && test -x $(CHROMIUM)
 
 train: install
 	$(VENV)/bin/juhaoban train

@@ -19,6 +19,7 @@ from sanic import Sanic
 
 from admin import auth
 from admin.cases import cases_blueprint
+from admin.chat import chat_blueprint
 from admin.dispatch_routes import dispatch_blueprint
 from admin.errors import register_error_handler
 from admin.health import health_blueprint
@@ -65,6 +66,8 @@ def create_app(
     Raises:
         admin.auth.AdminTokenMissing: ``settings.admin_token`` is not set: the API never runs
             without authentication.
+        admin.chat.ChatSocketUrlInvalid: ``JUHAOBAN_CHAT_SOCKET_URL`` is set but the chat page could
+            not connect to it.
     """
     settings = settings or Settings.from_env()
     token = auth.require_admin_token(settings.admin_token)
@@ -83,6 +86,7 @@ def create_app(
     app.blueprint(dispatch_blueprint())
     app.blueprint(unit_blueprint())
     app.blueprint(residents_blueprint())
+    app.blueprint(chat_blueprint())  # the residents' web chat page, no token (JUHAOBAN_CHAT_SOCKET_URL)
     return app
 
 
