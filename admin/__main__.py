@@ -15,6 +15,7 @@ from sanic.log import LOGGING_CONFIG_DEFAULTS
 
 from admin.app import create_app
 from admin.auth import AdminTokenMissing
+from admin.chat import ChatSocketUrlInvalid
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
@@ -28,13 +29,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     Returns:
         The process exit status: 0 after a clean shutdown, 2 when the configuration is unusable
-        (no admin token).
+        (no admin token, an unusable ``JUHAOBAN_CHAT_SOCKET_URL``).
     """
     args = _parser().parse_args(argv)
     _configure_logging()
     try:
         app = create_app()
-    except AdminTokenMissing as error:
+    except (AdminTokenMissing, ChatSocketUrlInvalid) as error:
         print(f"admin: {error}", file=sys.stderr)
         return 2
     app.run(host=args.host, port=args.port, workers=1, access_log=True, debug=False)
