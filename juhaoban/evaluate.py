@@ -9,6 +9,7 @@ Parsing runs the trained model in-process (``Agent.parse_message``) or, with ``-
 from __future__ import annotations
 
 import asyncio
+import os
 import csv
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -114,10 +115,13 @@ async def local_parser(model_path: Path) -> Parser:
 
 
 def http_parser(url: str, session) -> Parser:
-    """A parser calling ``POST {url}/model/parse`` with an ``aiohttp`` session."""
+    """A parser calling ``POST {url}/model/parse`` with an ``aiohttp`` session (with Rasa's auth token from
+    ``JUHAOBAN_RASA_TOKEN`` when set, as ``juhaoban serve`` starts Rasa with it)."""
+    token = os.environ.get("JUHAOBAN_RASA_TOKEN") or None
+    params = {"token": token} if token else None
 
     async def parse(text: str) -> dict:
-        async with session.post(f"{url.rstrip('/')}/model/parse", json={"text": text}) as response:
+        async with session.post(f"{url.rstrip('/')}/model/parse", json={"text": text}, params=params) as response:
             response.raise_for_status()
             return await response.json()
 

@@ -105,7 +105,10 @@ def commands(model: Path, endpoints: Path, ports: Ports) -> Dict[str, List[str]]
     """The processes' command lines: Rasa, the action server, the admin API and the worker (jobs, delivery)."""
     python = sys.executable
     return {
-        "rasa": [python, "-m", "rasa", "run", "--enable-api", "--model", str(model), "--endpoints", str(endpoints),
+        # --auth-token: Rasa's HTTP API (trackers, trigger_intent, /model) answers only with the token; the channels'
+        # webhooks and socket.io stay open to residents (the web chat page connects from browsers).
+        "rasa": [python, "-m", "rasa", "run", "--enable-api", "--auth-token", os.environ["JUHAOBAN_RASA_TOKEN"],
+                 "--model", str(model), "--endpoints", str(endpoints),
                  "--credentials", str(paths.CREDENTIALS), "--port", str(ports.rasa), "--cors", "*"],
         "actions": [python, "-m", "rasa_sdk", "--actions", "actions", "--port", str(ports.actions)],
         "admin": [python, "-m", "admin", "--port", str(ports.admin)],
@@ -126,6 +129,8 @@ def run(ports: Ports = Ports(), *, train: bool = True, model: Optional[Path] = N
         env["JUHAOBAN_ADMIN_TOKEN"] = secrets.token_urlsafe(24)
         print(f"JUHAOBAN_ADMIN_TOKEN was not set; this run's admin API token is: {env['JUHAOBAN_ADMIN_TOKEN']}",
               flush=True)
+    if not env.get("JUHAOBAN_RASA_TOKEN"):  # the worker and the console read it from the environment too
+        env["JUHAOBAN_RASA_TOKEN"] = secrets.token_urlsafe(24)
     os.environ.update(env)
     settings = Settings.from_env()
     prepare(settings)

@@ -13,6 +13,7 @@ each warning, mark, closure and message happens once.
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import threading
 
@@ -44,7 +45,7 @@ def run(rasa_url: str) -> int:
     logger.info("worker: deadline sweep every %s s; delivering residents' messages through %s",
                 settings.jobs_interval_seconds, rasa_url)
     try:
-        RasaDelivery(Outbox(session_factory), rasa_url).run(stop)
+        RasaDelivery(Outbox(session_factory), rasa_url, token=os.environ.get("JUHAOBAN_RASA_TOKEN") or None).run(stop)
     finally:
         scheduler.shutdown(wait=False)
     return 0

@@ -50,7 +50,8 @@ class RunningSystem:
 
     def tracker_texts(self, sender: str) -> list[str]:
         """What the bot said in ``sender``'s conversation, from Rasa's tracker store, oldest first."""
-        response = requests.get(f"{self.rasa_url}/conversations/{sender}/tracker", timeout=30)
+        response = requests.get(f"{self.rasa_url}/conversations/{sender}/tracker",
+                                params={"token": self.env["JUHAOBAN_RASA_TOKEN"]}, timeout=30)
         response.raise_for_status()
         return [event.get("text") or "" for event in response.json()["events"] if event["event"] == "bot"]
 
@@ -113,7 +114,8 @@ def start_system(database_url: str, redis_url, tmp: Path, model: Path,
     channel's credentials)."""
     ports = [free_port() for _ in range(3)]
     token = uuid.uuid4().hex
-    env = {**os.environ, "DATABASE_URL": database_url, "JUHAOBAN_ADMIN_TOKEN": token, **(extra_env or {})}
+    env = {**os.environ, "DATABASE_URL": database_url, "JUHAOBAN_ADMIN_TOKEN": token,
+           "JUHAOBAN_RASA_TOKEN": uuid.uuid4().hex, **(extra_env or {})}
     env.pop("REDIS_URL", None)
     if redis_url:
         env["REDIS_URL"] = redis_url
@@ -126,7 +128,7 @@ def start_system(database_url: str, redis_url, tmp: Path, model: Path,
         )
     system = RunningSystem(f"http://127.0.0.1:{ports[0]}", f"http://127.0.0.1:{ports[2]}", token, log, env)
     try:
-        _wait_until_up([f"{system.rasa_url}/status", f"http://127.0.0.1:{ports[1]}/health",
+        _wait_until_up([f"{system.rasa_url}/status?token={env['JUHAOBAN_RASA_TOKEN']}", f"http://127.0.0.1:{ports[1]}/health",
                         f"{system.admin_url}/health"], process, log)
         yield system
     finally:

@@ -10,6 +10,7 @@ import re
 import uuid
 
 import pytest
+import requests
 
 pytestmark = pytest.mark.slow
 
@@ -75,3 +76,11 @@ def test_it_offers_other_categories_when_the_resident_says_wrong(system):
     case_id = CASE_ID.search(reply).group(0)
     case = system.admin_get(f"/api/cases/{case_id}").json()
     assert case["needs_review"] is True and case["reporter_phone"] == "13812345678"
+
+
+def test_rasas_http_api_needs_the_token_but_the_channels_do_not(system):
+    sender = f"resident-{uuid.uuid4().hex[:8]}"
+    assert "巨好办" in system.say(sender, "你好")  # the REST channel: open to residents' clients
+    anonymous = requests.get(f"{system.rasa_url}/conversations/{sender}/tracker", timeout=30)
+    assert anonymous.status_code == 401  # conversations are not readable without the token
+    assert system.tracker_texts(sender)  # with it, they are (the worker and the console hold it)
