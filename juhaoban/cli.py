@@ -1,4 +1,4 @@
-"""The ``juhaoban`` command: ``serve``, ``train``, ``migrate``, ``replay``, ``eval``."""
+"""The ``juhaoban`` command: ``serve``, ``train``, ``migrate``, ``replay``, ``eval``, ``import-calls``."""
 
 from __future__ import annotations
 
@@ -49,6 +49,10 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("file", type=Path)
     evaluate.add_argument("--url", default=None, help="a running Rasa server (default: load the model here)")
     evaluate.add_argument("--model", type=Path, default=None)
+
+    calls = commands.add_parser("import-calls", help="file a day's hotline calls (one call's JSON per line)")
+    calls.add_argument("file", type=Path)
+    calls.add_argument("--model", type=Path, default=None, help="the model file (default: the current one)")
     return parser
 
 
@@ -90,6 +94,10 @@ def main(argv: Optional[List[str]] = None) -> int:
         report = asyncio.run(evaluate(args.file, url=args.url, model=args.model))
         print(report.format())
         return 0
+    if args.command == "import-calls":
+        from juhaoban.import_calls import run as run_import
+
+        return run_import(args.file, args.model)
     return 2
 
 

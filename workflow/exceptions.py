@@ -121,3 +121,13 @@ class InvalidCaseAction(JuhaobanError):
     """
 
     code = "invalid_case_action"
+
+
+class InvalidCall(JuhaobanError):
+    """A hotline call as the call centre posted it is malformed (:mod:`workflow.hotline`); nothing was filed.
+
+    Context: ``field`` (a JSON path into the posted call: ``started_at``, ``turns[3].speaker``) and, where safe,
+    ``value``.
+    """
+
+    code = "invalid_call"
