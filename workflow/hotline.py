@@ -463,7 +463,7 @@ class HotlineDesk:
         if not filing.auto_accept:
             return view
         try:
-            return self._lifecycle.auto_accept(view.case_id)
+            return self._lifecycle.auto_accept(view.case_id, resident_present=False)  # the caller hung up
         except Exception:  # the case is filed; a dispatcher accepts it by hand
             logger.exception("auto-accepting hotline case %s failed", view.case_id)
             return view

@@ -212,7 +212,7 @@ class CaseLifecycle:
 
         return self._act(case_id, actor, E.ACCEPTED, change)
 
-    def auto_accept(self, case_id: str) -> CaseView:
+    def auto_accept(self, case_id: str, *, resident_present: bool = True) -> CaseView:
         """Accept a just-filed report without a dispatcher when the NLU is sure enough; call it right after
         :meth:`workflow.cases.CaseService.file_report`.
 
@@ -221,6 +221,10 @@ class CaseLifecycle:
         category is the NLU's own top suggestion and its confidence is strictly above the threshold; the matter is
         not an emergency (a person confirms emergencies). Otherwise, and when somebody else acted first, the case
         is returned unchanged: this method never fails because a case is not eligible.
+
+        ``resident_present``: True when the resident is still in the conversation that filed the case (the bot says
+        the acceptance there, so the notification is recorded but not pushed); False when they are gone (a
+        finished hotline call): the acceptance, with the case number and deadline, is pushed to them.
 
         Raises:
             CaseNotFound: No case has ``case_id``.
@@ -235,7 +239,7 @@ class CaseLifecycle:
             return _Outcome("auto-accepted", {"auto": True, "threshold": self._threshold, **data})
 
         try:
-            return self._act(case_id, Actor.system(), E.ACCEPTED, change)
+            return self._act(case_id, Actor.system(), E.ACCEPTED, change, resident_present=resident_present)
         except (_NotEligible, IllegalTransition, ConcurrentUpdate) as declined:
             logger.info("case %s not auto-accepted: %s", case_id, declined)
             return self.get(case_id)
@@ -474,8 +478,14 @@ class CaseLifecycle:
         actor: Actor,
         event: CaseEventType | Callable[[Case], CaseEventType],
         change: Callable[[Session, Case, dt.datetime], _Outcome],
+        *,
+        resident_present: bool = True,
     ) -> CaseView:
-        """Run one action in one transaction and write its audit row (see the module docstring)."""
+        """Run one action in one transaction and write its audit row (see the module docstring).
+
+        ``resident_present``: the resident is in the conversation where a system acceptance happens (the bot), so
+        it is told there and not pushed; False for a channel the resident already left (a finished hotline call).
+        """
         wanted = normalize_case_id(case_id)
         now = self._now()
         chosen = event if isinstance(event, CaseEventType) else None
@@ -518,7 +528,7 @@ class CaseLifecycle:
                 # The resident rating in the bot, or the bot auto-accepting while the resident files, is told in
                 # that same conversation turn; the outbox keeps the record without pushing it again.
                 resident_told = actor.role is ActorRole.RESIDENT or (
-                    chosen is E.ACCEPTED and actor.role in (ActorRole.SYSTEM, ActorRole.BOT))
+                    resident_present and chosen is E.ACCEPTED and actor.role in (ActorRole.SYSTEM, ActorRole.BOT))
                 notify_transition(session, case.id, view, chosen, outcome.note, now, resident_told=resident_told)
         except StaleDataError:
             raise ConcurrentUpdate(

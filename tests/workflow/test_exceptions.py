@@ -11,6 +11,7 @@ from workflow.exceptions import (
     CaseNotFound,
     ConcurrentUpdate,
     IllegalTransition,
+    InvalidCall,
     InvalidCaseAction,
     InvalidReport,
     JuhaobanError,
@@ -24,7 +25,7 @@ from workflow.exceptions import (
 
 ERRORS = [
     CaseNotFound, UnknownCategory, UnknownTownship, InvalidReport, ReferenceDataError, NotCaseOwner, UnknownUnit,
-    IllegalTransition, ConcurrentUpdate, ActorNotAllowed, NotCaseUnit, InvalidCaseAction,
+    IllegalTransition, ConcurrentUpdate, ActorNotAllowed, NotCaseUnit, InvalidCaseAction, InvalidCall,
 ]  # fmt: skip
 
 

@@ -89,6 +89,14 @@ def test_an_auto_accepted_report_is_recorded_but_not_pushed_again(lifecycle, cas
     assert outbox.pending(recipient_roles=["resident"]) == []
 
 
+def test_an_auto_accepted_report_of_a_resident_who_left_is_pushed(lifecycle, case_service, outbox):
+    # A finished hotline call: nobody told the caller the case number, so the acceptance goes out (SMS).
+    case_id = case_service.file_report(report(category_confidence=0.95)).case_id
+    lifecycle.auto_accept(case_id, resident_present=False)
+    [pending] = outbox.pending(recipient_roles=["resident"])
+    assert pending.kind == "accepted" and case_id in pending.text
+
+
 def test_a_reopening_the_resident_asked_for_in_the_bot_is_not_pushed_back_to_them(lifecycle, case_service, outbox):
     case_id = resolved_case(lifecycle, case_service)
     outbox.pending(limit=500)  # earlier messages taken by a deliverer
