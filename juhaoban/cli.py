@@ -53,6 +53,9 @@ def _parser() -> argparse.ArgumentParser:
     calls = commands.add_parser("import-calls", help="file a day's hotline calls (one call's JSON per line)")
     calls.add_argument("file", type=Path)
     calls.add_argument("--model", type=Path, default=None, help="the model file (default: the current one)")
+
+    menu = commands.add_parser("wechat-menu", help="publish the WeChat official account's menu")
+    menu.add_argument("--show", action="store_true", help="only print the menu, publish nothing")
     return parser
 
 
@@ -98,6 +101,10 @@ def main(argv: Optional[List[str]] = None) -> int:
         from juhaoban.import_calls import run as run_import
 
         return run_import(args.file, args.model)
+    if args.command == "wechat-menu":
+        from juhaoban.wechat_menu import run as run_menu
+
+        return run_menu(show_only=args.show)
     return 2
 
 

@@ -67,6 +67,7 @@ class FakeWeChatApi:
     token_fetches: int = 0
     sent: List[Dict[str, Any]] = field(default_factory=list)
     rejected: List[Dict[str, Any]] = field(default_factory=list)
+    menus: List[Dict[str, Any]] = field(default_factory=list)
     expire_next_token_use: bool = False
     fetch_delay: float = 0.0
     _current: Optional[str] = None
@@ -103,6 +104,9 @@ class FakeWeChatApi:
                 url = urllib.parse.urlparse(self.path)
                 query = dict(urllib.parse.parse_qsl(url.query))
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
+                if url.path == "/cgi-bin/menu/create" and query.get("access_token") == api._current:
+                    api.menus.append(body)
+                    return self._json({"errcode": 0, "errmsg": "ok"})
                 if url.path != "/cgi-bin/message/custom/send":
                     return self._json({"errcode": 404, "errmsg": "unknown endpoint"})
                 with api._lock:
