@@ -5,7 +5,11 @@ the intent model is unsure (a 2,000-character letter about a pyramid scheme in a
 message with "没看明白" loses a report; so a message of at least :data:`REPORT_MIN_CHARS` meaningful characters is
 treated as a report (the category classifier still suggests its category and the resident confirms it, and the
 dispatcher can reject it later). A short one gets the usual reply: ``utter_default`` for ``nlu_fallback``,
-``utter_out_of_scope`` for ``out_of_scope``.
+``utter_out_of_scope`` for ``out_of_scope``, an acknowledgement for a "好的" / "不用了" no rule expects.
+
+This is also the policies' core fallback action (``config.yml``): after a short reply it returns
+``UserUtteranceReverted`` as Rasa's own fallback does, so the message is forgotten and the bot listens again
+(without it the same prediction repeats until Rasa's circuit breaker stops the conversation).
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import re
 from typing import Any, Dict, List, Text
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType
+from rasa_sdk.events import EventType, UserUtteranceReverted
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import constants as c
@@ -24,6 +28,9 @@ from bot.nlu.normalize import clean_text
 #: Meaningful characters (Chinese characters, letters, digits) from which an unclear message is taken as a report.
 #: A typical one-line report is 10–30 characters; chit-chat the intent model misses is shorter.
 REPORT_MIN_CHARS = 30
+
+#: The answer to a "好的" / "不用了" outside a conversation step that expects one.
+ACKNOWLEDGEMENT = "好的。还有别的问题可以直接说，也可以发工单号查询办理进度。"
 
 _MEANINGFUL = re.compile(r"[\u4e00-\u9fffA-Za-z0-9]")
 
@@ -43,10 +50,16 @@ class ActionTriageUnclear(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]
     ) -> List[EventType]:
-        """Returns :class:`ActionStartReport`'s events (form activated) or no events after the short reply."""
+        """Returns :class:`ActionStartReport`'s events (form activated), or the short reply and
+        ``UserUtteranceReverted``."""
         message = tracker.latest_message or {}
         if meaningful_length(message.get("text") or "") >= REPORT_MIN_CHARS:
             return await ActionStartReport().run(dispatcher, tracker, domain)
         intent = (message.get("intent") or {}).get("name")
-        dispatcher.utter_message(response="utter_out_of_scope" if intent == c.INTENT_OUT_OF_SCOPE else "utter_default")
-        return []
+        if intent == c.INTENT_OUT_OF_SCOPE:
+            dispatcher.utter_message(response="utter_out_of_scope")
+        elif intent in (c.INTENT_AFFIRM, c.INTENT_DENY):
+            dispatcher.utter_message(text=ACKNOWLEDGEMENT)
+        else:
+            dispatcher.utter_message(response="utter_default")
+        return [UserUtteranceReverted()]

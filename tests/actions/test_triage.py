@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from rasa_sdk.events import ActiveLoop
+from rasa_sdk.events import ActiveLoop, UserUtteranceReverted
 
-from actions.triage import REPORT_MIN_CHARS, ActionTriageUnclear, meaningful_length
+from actions.triage import ACKNOWLEDGEMENT, REPORT_MIN_CHARS, ActionTriageUnclear, meaningful_length
 from action_support import DOMAIN, make_tracker, said
 
 PARSE = {"category": {"name": "market_regulation", "confidence": 0.31},
@@ -26,7 +26,16 @@ async def test_a_long_unclear_message_becomes_a_report(svc, dispatcher, intent):
 async def test_a_short_one_gets_the_usual_reply(svc, dispatcher, intent, reply):
     events = await ActionTriageUnclear().run(dispatcher, make_tracker("明天天气咋样啊", intent=intent,
                                                                        parse_extra=PARSE), DOMAIN)
-    assert events == [] and said(dispatcher) == reply
+    assert events == [UserUtteranceReverted()] and said(dispatcher) == reply
+
+
+@pytest.mark.parametrize("text, intent", [("好的", "affirm"), ("不用了", "deny")])
+async def test_a_yes_or_no_no_step_expects_is_acknowledged_and_forgotten(svc, dispatcher, text, intent):
+    # As the core fallback: without the revert Rasa predicts the same action again until its circuit breaker
+    # stops the conversation (10 replies, then silence for the rest of the session).
+    events = await ActionTriageUnclear().run(dispatcher, make_tracker(text, intent=intent, parse_extra=PARSE), DOMAIN)
+    assert events == [UserUtteranceReverted()]
+    assert said(dispatcher) == ACKNOWLEDGEMENT
 
 
 def test_length_counts_only_characters_that_carry_meaning():
