@@ -4,7 +4,8 @@ Mounted at ``/webhooks/wechat/webhook``:
 
 - ``GET``: URL verification (``signature``, ``timestamp``, ``nonce``, ``echostr``): echoes ``echostr`` when the
   signature is right, 403 otherwise.
-- ``POST``: one message or event as XML. The ``signature`` is checked on every request; in safe mode
+- ``POST``: one message or event as XML. The ``signature`` is checked on every request (and its ``timestamp`` must
+  be within :data:`MAX_CLOCK_SKEW_SECONDS` of now, so a captured request cannot be replayed later); in safe mode
   (``encrypt_type=aes``) the body is decrypted (``msg_signature``) and the reply encrypted.
 
 Messages become what the bot understands (:func:`rasa_text`): text as is; voice as its ``Recognition`` text with
@@ -32,6 +33,7 @@ import asyncio
 import json
 import logging
 import os
+import time
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Dict, List, Optional, Text, Tuple
 
@@ -88,7 +90,10 @@ MENU = {
 UNSUPPORTED_TEXT = "目前只能接收文字、语音、图片和位置。请用文字或语音说一下遇到了什么问题。"
 UNHEARD_VOICE_TEXT = "这条语音没听清，请再说一遍，或者直接打字告诉我。"
 UNREADABLE_LOCATION_TEXT = "没能读出这个位置，请直接说一下是哪个乡镇、哪个村。"
-BUSY_TEXT = "抱歉，系统有点忙，您的消息已收到，请稍等片刻。"
+BUSY_TEXT = "抱歉，系统出了点问题，这条消息没有处理成功，请稍后再发一次。"
+#: A signed request older or newer than this (seconds) is refused: a captured request cannot be replayed after the
+#: de-duplication window (:data:`DEDUP_TTL_SECONDS`) has forgotten it.
+MAX_CLOCK_SKEW_SECONDS = 300
 
 
 class WeChatConfigError(ValueError):
@@ -352,6 +357,11 @@ class WeChatInput(InputChannel):
     def _signed(self, request: Request) -> bool:
         args = request.args
         try:
+            if abs(time.time() - int(args.get("timestamp", ""))) > MAX_CLOCK_SKEW_SECONDS:
+                return False
+        except ValueError:
+            return False
+        try:
             check_signature(self.config.token, args.get("signature", ""), args.get("timestamp", ""),
                             args.get("nonce", ""))
         except InvalidSignatureException:
@@ -372,7 +382,9 @@ class WeChatInput(InputChannel):
                                            args.get("nonce", ""))
 
     def _reply(self, request: Request, message, text: str) -> HTTPResponse:
-        xml = TextReply(message=message, content=text).render()
+        # wechatpy puts the content in one CDATA section: a "]]>" in it (a resident's words quoted back) would end
+        # the section and break the XML. Split it across two sections; the platform reads the same text.
+        xml = TextReply(message=message, content=text.replace("]]>", "]]]]><![CDATA[>")).render()
         if self._safe_mode(request) and self.crypto is not None:
             xml = self.crypto.encrypt_message(xml, request.args.get("nonce", ""), request.args.get("timestamp"))
         return response.text(xml, content_type="application/xml")
@@ -397,7 +409,10 @@ class WeChatInput(InputChannel):
         task.add_done_callback(self._finished)
         done, _ = await asyncio.wait({task}, timeout=self.config.reply_timeout)
         if task in done:
-            passive = collector.passive_text() if task.exception() is None else BUSY_TEXT
+            failed = task.exception() is not None
+            if failed:  # nothing was done: let the platform's retry (or the resident) try again
+                self.dedup.forget(message_key(message))
+            passive = collector.passive_text() if not failed else BUSY_TEXT
             if passive is not None:
                 return self._reply(request, message, passive) if passive else response.text("success")
         await collector.go_active(message.source)

@@ -54,8 +54,13 @@ def signed_query(token: str = TOKEN, **extra: str) -> dict:
     return {"signature": sign(token, timestamp, nonce), "timestamp": timestamp, "nonce": nonce, **extra}
 
 
+def cdata(text: str) -> str:
+    """Text for a CDATA section ("]]>" split across two sections, as the platform does)."""
+    return text.replace("]]>", "]]]]><![CDATA[>")
+
+
 def message_xml(msg_type: str, fields: dict, *, msg_id: int | None = None, sender: str = RESIDENT) -> str:
-    body = "".join(f"<{k}><![CDATA[{v}]]></{k}>" if isinstance(v, str) else f"<{k}>{v}</{k}>"
+    body = "".join(f"<{k}><![CDATA[{cdata(v)}]]></{k}>" if isinstance(v, str) else f"<{k}>{v}</{k}>"
                    for k, v in fields.items())
     msg = f"<MsgId>{msg_id}</MsgId>" if msg_id is not None else ""
     return (f"<xml><ToUserName><![CDATA[{ACCOUNT}]]></ToUserName><FromUserName><![CDATA[{sender}]]></FromUserName>"
@@ -339,3 +344,38 @@ def test_it_fails_loudly_on_a_missing_key_or_a_bad_aes_key():
     with pytest.raises(WeChatConfigError, match="43"):
         WeChatConfig.from_credentials({**full, "encoding_aes_key": "short"}, {})
     assert not WeChatConfig.from_credentials(full, {}).enabled
+
+
+async def test_it_refuses_a_signed_request_replayed_long_after(api):
+    bot = RecordingBot()
+    old = str(int(time.time()) - 3600)
+    query = {"signature": sign(TOKEN, old, "n0nce"), "timestamp": old, "nonce": "n0nce"}
+    async with serve_channel(make_channel(api), bot, PREFIX) as served:
+        status, _ = await post(served, text_xml("路灯坏了", msg_id=24000000000000601), query)
+    assert status == 403 and bot.messages == []
+
+
+async def test_a_reply_quoting_cdata_end_markers_stays_well_formed_xml(api):
+    hostile = "xyz]]></Content><MsgType>news</MsgType>"
+    bot = RecordingBot(lambda text: [f"没找到“{text}”这个乡镇。"])
+    async with serve_channel(make_channel(api), bot, PREFIX) as served:
+        _, xml = await post(served, text_xml(hostile, msg_id=24000000000000602))
+    reply = reply_fields(xml)  # parses: the XML is well formed
+    assert reply["Content"] == f"没找到“{hostile}”这个乡镇。" and reply["MsgType"] == "text"
+
+
+async def test_a_message_the_bot_failed_on_is_run_again_when_the_platform_retries(api):
+    attempts = []
+
+    async def flaky(message):
+        attempts.append(message.text)
+        if len(attempts) == 1:
+            raise ConnectionError("database is down")
+        await message.output_channel.send_text_message(message.sender_id, "收到")
+
+    xml = text_xml("井盖丢了", msg_id=24000000000000603)
+    async with serve_channel(make_channel(api), flaky, PREFIX) as served:
+        _, first = await post(served, xml)
+        _, retry = await post(served, xml)
+    assert "没有处理成功" in reply_fields(first)["Content"]
+    assert reply_fields(retry)["Content"] == "收到" and attempts == ["井盖丢了", "井盖丢了"]
