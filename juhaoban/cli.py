@@ -14,7 +14,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="juhaoban", description="巨好办 command-line tools")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    serve = commands.add_parser("serve", help="migrate, load reference data, train if needed, run all three servers")
+    serve = commands.add_parser("serve", help="migrate, load reference data, train if needed, run Rasa, the actions, the admin API and the worker")
     serve.add_argument("--rasa-port", type=int, default=5005)
     serve.add_argument("--actions-port", type=int, default=5055)
     serve.add_argument("--admin-port", type=int, default=8000)

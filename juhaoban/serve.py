@@ -131,6 +131,8 @@ def run(ports: Ports = Ports(), *, train: bool = True, model: Optional[Path] = N
               flush=True)
     if not env.get("JUHAOBAN_RASA_TOKEN"):  # the worker and the console read it from the environment too
         env["JUHAOBAN_RASA_TOKEN"] = secrets.token_urlsafe(24)
+        print(f"JUHAOBAN_RASA_TOKEN was not set; this run's Rasa API token (…/model/parse?token=…) is: "
+              f"{env['JUHAOBAN_RASA_TOKEN']}", flush=True)
     os.environ.update(env)
     settings = Settings.from_env()
     prepare(settings)

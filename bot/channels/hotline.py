@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import hmac
 import json
 import logging
 import os
@@ -52,7 +53,10 @@ CHANNEL_NAME = CHANNEL
 #: Environment variable that overrides the ``sms_url`` key of credentials.yml.
 SMS_URL_ENV = "JUHAOBAN_HOTLINE_SMS_URL"
 #: The keys credentials.yml may give the channel (all optional).
-CREDENTIAL_KEYS = ("sms_url",)
+CREDENTIAL_KEYS = ("sms_url", "token")
+#: Environment variable that overrides the ``token`` key: the call centre's shared secret.
+TOKEN_ENV = "JUHAOBAN_HOTLINE_TOKEN"
+_LOOPBACK = ("127.0.0.1", "::1", "localhost")
 #: Seconds the SMS gateway may take per message.
 SMS_TIMEOUT_SECONDS = 10.0
 _MOBILE_PREFIX = "1"
@@ -166,6 +170,9 @@ class HotlineInput(InputChannel):
 
     Args:
         sms_url: SMS gateway for pushes, or None (pushes are collected, not sent).
+        token: The call centre's shared secret: calls must carry ``Authorization: Bearer <token>``. Without one
+            only clients on this machine (loopback) may post: a posted call can read a caller's cases and, as a
+            回访, rate them, so the webhook is never open to the Internet.
         intake: The intake; default built on first use from the environment (``DATABASE_URL``, data dir).
         parse: The NLU, text → parse dict; default the Rasa server's loaded model (tests inject one).
     """
@@ -192,11 +199,13 @@ class HotlineInput(InputChannel):
         sms_url = str(env.get(SMS_URL_ENV) or credentials.get("sms_url") or "").strip() or None
         if sms_url is not None and not sms_url.startswith(("http://", "https://")):
             raise HotlineConfigError(f"sms_url ({SMS_URL_ENV}) must be an http(s) URL, got {sms_url!r}")
-        return cls(sms_url=sms_url)
+        token = str(env.get(TOKEN_ENV) or credentials.get("token") or "").strip() or None
+        return cls(sms_url=sms_url, token=token)
 
     def __init__(self, sms_url: Optional[str] = None, *, intake: Optional[HotlineIntake] = None,
-                 parse: Optional[Parse] = None) -> None:
+                 parse: Optional[Parse] = None, token: Optional[str] = None) -> None:
         self.sms_url = sms_url
+        self.token = token
         self._intake = intake
         self._parse = parse
         self._lock = threading.Lock()
@@ -224,6 +233,9 @@ class HotlineInput(InputChannel):
 
         @webhook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
+            refusal = self._refusal(request)
+            if refusal is not None:
+                return refusal
             body = self._extract_call(request)
             if body is _NOT_JSON:
                 return _error(400, "invalid_json", "the body must be one call as a JSON object")
@@ -243,6 +255,18 @@ class HotlineInput(InputChannel):
         return webhook
 
     # -- helpers ---------------------------------------------------------------------------------------------
+    def _refusal(self, request: Request) -> Optional[HTTPResponse]:
+        """401/403 unless the request carries the token (or, with none configured, comes from this machine)."""
+        if self.token is None:
+            if request.ip in _LOOPBACK:
+                return None
+            return _error(403, "forbidden", f"set {TOKEN_ENV} and send it as a Bearer token to post calls "
+                                            "from another machine")
+        given = request.headers.get("authorization", "")
+        if hmac.compare_digest(given.encode(), f"Bearer {self.token}".encode()):
+            return None
+        return _error(401, "unauthorized", "missing or wrong Bearer token")
+
     @staticmethod
     def _extract_call(request: Request) -> Any:
         try:

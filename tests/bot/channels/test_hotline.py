@@ -88,6 +88,28 @@ def test_it_fails_loudly_on_a_bad_key(credentials, named):
         HotlineInput.from_credentials(credentials, environ={})
 
 
+async def test_with_a_token_only_the_call_centre_may_post(intake):
+    # A posted call can read a caller's cases and rate them (回访): never open to anyone.
+    channel = HotlineInput(intake=intake, parse=keyword_parse, token="call-centre-secret")
+    body = json.dumps(load_calls()[0], ensure_ascii=False)
+    async with serve_channel(channel, RecordingBot(), PREFIX) as served:
+        answers = []
+        for headers in ({}, {"Authorization": "Bearer guess"}, {"Authorization": "Bearer call-centre-secret"}):
+            async with served.session.post(f"{served.base_url}/webhook", data=body,
+                                           headers={"Content-Type": "application/json", **headers}) as response:
+                answers.append(response.status)
+    assert answers == [401, 401, 200]
+    assert HotlineInput.from_credentials({"token": "x"}, environ={"JUHAOBAN_HOTLINE_TOKEN": "y"}).token == "y"
+
+
+def test_without_a_token_only_this_machine_may_post():
+    channel = HotlineInput()
+    here = type("Request", (), {"ip": "127.0.0.1", "headers": {}})()
+    elsewhere = type("Request", (), {"ip": "203.0.113.7", "headers": {}})()
+    assert channel._refusal(here) is None
+    assert channel._refusal(elsewhere).status == 403
+
+
 # ---------------------------------------------------------------- the webhook
 async def test_it_answers_the_health_check(served):
     async with served.session.get(f"{served.base_url}/") as response:
