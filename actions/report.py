@@ -72,9 +72,14 @@ def _entity(tracker: Tracker, name: str) -> Optional[str]:
     return next(tracker.get_latest_entity_values(name), None)
 
 
+#: Intents that are not an answer to the form's question: each has its own rule inside the form
+#: (data/core/rules.yml), which runs once the form declines the message.
+_NOT_AN_ANSWER = (*c.CHANNEL_INTENTS, "request_human", c.INTENT_ASK_CASE_STATUS)
+
+
 def _channel_event(tracker: Tracker) -> bool:
-    """A location or image the channel sent (not an answer to the form: its own rule handles it)."""
-    return (tracker.latest_message.get("intent") or {}).get("name") in c.CHANNEL_INTENTS
+    """A location or image the channel sent, "转人工" or a status question: not an answer to the form."""
+    return (tracker.latest_message.get("intent") or {}).get("name") in _NOT_AN_ANSWER
 
 
 def _alternatives(tracker: Tracker) -> List[str]:

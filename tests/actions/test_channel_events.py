@@ -101,3 +101,8 @@ async def test_an_image_before_any_report_waits_for_it(svc, dispatcher):
     slots = slots_of(await ActionAttachEvidence().run(dispatcher, tracker, DOMAIN))
     assert len(slots["evidence"]) == 1
     assert "遇到了什么问题" in said(dispatcher)
+
+
+async def test_the_form_leaves_a_request_for_a_person_to_its_rule(svc, dispatcher):
+    asked = make_tracker("转人工", intent="request_human", slots={"requested_slot": "township"})
+    assert ValidateReportForm().extract_township(dispatcher, asked, DOMAIN) == {}
