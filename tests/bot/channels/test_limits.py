@@ -83,3 +83,19 @@ async def test_the_rest_channel_answers_a_flood_with_the_polite_reply():
                 replies.append([m["text"] for m in await response.json()])
     assert replies[:2] == [["收到：消息0"], ["收到：消息1"]]
     assert replies[2][0].startswith("您发消息太快了")
+
+
+async def test_the_rest_channel_reads_a_message_that_is_not_text_without_failing():
+    seen = []
+
+    async def bot(message):
+        seen.append(message.text)
+        await message.output_channel.send_text_message(message.sender_id, "请用文字说一下遇到了什么问题。")
+
+    channel = RestInput(SenderRateLimiter(InMemoryCounterStore(), RateLimit(20, 60)))
+    async with serve_channel(channel, bot, "/webhooks/rest") as served:
+        for message in (None, 123, ["路灯"]):
+            async with served.session.post(f"{served.base_url}/webhook",
+                                           json={"sender": "odd", "message": message}) as response:
+                assert response.status == 200 and len(await response.json()) == 1
+    assert seen == ["", "123", ""]
