@@ -77,7 +77,7 @@ def _entity(tracker: Tracker, name: str) -> Optional[str]:
 _NOT_AN_ANSWER = (*c.CHANNEL_INTENTS, "request_human", c.INTENT_ASK_CASE_STATUS)
 
 
-def _channel_event(tracker: Tracker) -> bool:
+def _not_an_answer_to_the_form(tracker: Tracker) -> bool:
     """A location or image the channel sent, "转人工" or a status question: not an answer to the form."""
     return (tracker.latest_message.get("intent") or {}).get("name") in _NOT_AN_ANSWER
 
@@ -170,7 +170,7 @@ class ValidateReportForm(FormValidationAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[Text, Any]:
         """When the township was asked, takes the entity or else the whole answer (validated below)."""
-        if tracker.get_slot(c.SLOT_REQUESTED) != c.SLOT_TOWNSHIP or _channel_event(tracker):
+        if tracker.get_slot(c.SLOT_REQUESTED) != c.SLOT_TOWNSHIP or _not_an_answer_to_the_form(tracker):
             return {}
         text = clean_text(tracker.latest_message.get("text") or "")
         return {c.SLOT_TOWNSHIP: _entity(tracker, c.ENTITY_TOWNSHIP) or text or None}
@@ -200,7 +200,7 @@ class ValidateReportForm(FormValidationAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[Text, Any]:
         """When the phone was asked: a decline ("不留") or the answer's text (validated below)."""
-        if tracker.get_slot(c.SLOT_REQUESTED) != c.SLOT_PHONE or _channel_event(tracker):
+        if tracker.get_slot(c.SLOT_REQUESTED) != c.SLOT_PHONE or _not_an_answer_to_the_form(tracker):
             return {}
         text = clean_text(tracker.latest_message.get("text") or "")
         intent = (tracker.latest_message.get("intent") or {}).get("name")
@@ -225,7 +225,7 @@ class ValidateReportForm(FormValidationAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[Text, Any]:
         """When the choice was asked, passes the raw answer on to ``validate_category_choice``."""
-        if tracker.get_slot(c.SLOT_REQUESTED) != c.SLOT_CATEGORY_CHOICE or _channel_event(tracker):
+        if tracker.get_slot(c.SLOT_REQUESTED) != c.SLOT_CATEGORY_CHOICE or _not_an_answer_to_the_form(tracker):
             return {}
         return {c.SLOT_CATEGORY_CHOICE: tracker.latest_message.get("text") or ""}
 

@@ -24,6 +24,7 @@ from workflow.deadlines import DEFAULT_POLICY, DeadlinePolicy, MatterType, compu
 from workflow.exceptions import CaseNotFound, InvalidReport, NotCaseOwner, UnknownCategory, UnknownTownship
 from workflow.gazetteer import Gazetteer
 from workflow.gazetteer import Township as Place
+from workflow.geo import COORDINATE_BOUNDS, check_coordinate
 from workflow.models import ATTACHMENT_KINDS, Case, CaseAttachment, CaseEvent, Category
 from workflow.phones import normalize_phone
 from workflow.routing import Routing, UnitRef, dispatch_routing, route
@@ -460,10 +461,11 @@ def _location(report: NewReport) -> dict[str, Any]:
     if (lat is None) != (lon is None):
         raise InvalidReport("latitude and longitude come together", field="latitude")
     if lat is not None:
-        for name, value, bound in (("latitude", lat, 90.0), ("longitude", lon, 180.0)):
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
-                    or not -bound <= value <= bound:
-                raise InvalidReport(f"{name} must be a number between -{bound:g} and {bound:g}", field=name)
+        for (name, _), value in zip(COORDINATE_BOUNDS, (lat, lon)):
+            try:
+                check_coordinate(name, value)
+            except ValueError as error:
+                raise InvalidReport(str(error), field=name) from None
     return {
         "latitude": float(lat) if lat is not None else None,
         "longitude": float(lon) if lon is not None else None,

@@ -119,11 +119,25 @@ def _closest(places, latitude: float, longitude: float):
     return best, best_km
 
 
+#: The coordinates of a point and their bounds in degrees.
+COORDINATE_BOUNDS = (("latitude", 90.0), ("longitude", 180.0))
+
+
+def check_coordinate(name: str, value: Any) -> None:
+    """Checks one coordinate (``name`` from :data:`COORDINATE_BOUNDS`): a finite number, not a bool, in range.
+
+    Raises:
+        ValueError: It is not; the message starts with ``name``.
+    """
+    bound = dict(COORDINATE_BOUNDS)[name]
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
+            or not -bound <= value <= bound:
+        raise ValueError(f"{name} must be a number between -{bound:g} and {bound:g}, got {value!r}")
+
+
 def _check_point(latitude: Any, longitude: Any) -> None:
-    for name, value, bound in (("latitude", latitude, 90.0), ("longitude", longitude, 180.0)):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
-                or not -bound <= value <= bound:
-            raise ValueError(f"{name} must be a number between -{bound:g} and {bound:g}, got {value!r}")
+    check_coordinate("latitude", latitude)
+    check_coordinate("longitude", longitude)
 
 
 def _points(document: dict[str, Any], key: str, path: Path) -> dict[str, tuple[float, float]]:

@@ -333,3 +333,16 @@ def test_the_view_is_json_ready(case_service):
         "reporter_phone", "channel", "created_at", "deadline", "lead_unit", "cooperating_units", "needs_review",
     }  # fmt: skip
     assert expected_keys <= set(data)
+
+
+@pytest.mark.parametrize("point, field", [((91.0, 115.0), "latitude"), ((37.2, float("nan")), "longitude"),
+                                          ((True, 115.0), "latitude"), ((37.2, None), "latitude")])
+def test_it_refuses_a_shared_location_that_is_not_a_point(case_service, point, field):
+    with pytest.raises(InvalidReport) as raised:
+        case_service.file_report(report(latitude=point[0], longitude=point[1]))
+    assert raised.value.context["field"] == field
+
+
+def test_it_keeps_a_shared_location_with_the_case(case_service):
+    case = case_service.file_report(report(latitude=37.301, longitude=115.083, location_label="王虎寨镇"))
+    assert (case.latitude, case.longitude, case.location_label) == (37.301, 115.083, "王虎寨镇")
