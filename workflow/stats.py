@@ -8,7 +8,7 @@ intervals ``[start, end)`` whose local midnights are converted to UTC, so a case
 :func:`period` gives any other window (last month's ranking, a year).
 
 Which cases count. Rejected reports (不予受理: invalid, duplicate, out of scope) count nowhere: not in the counts,
-not in any rate, not against a unit or a township (the overview gives their number apart, ``rejected``). Each case
+not in any rate, not against a unit or a township (:attr:`PeriodFigures.rejected` gives their number apart). Each case
 belongs to one period for its rates: the one it was *filed* in (``created_at``), the cohort (当期受理) of the
 county's 12345-style evaluation, so a rate never exceeds 100% and a period's rates settle as its cases are worked
 off. "Today"'s rates are therefore about today's cases, most of them still being handled.
@@ -55,7 +55,7 @@ Breakdowns:
   table listed, with zeros when it had no case.
 
 Ranking (争先进位): rows ordered by on-time rate, then closure rate, then satisfaction rate (higher first; a rate
-that is None after any number), then name. ``rank`` is the competition rank over the three rates (equal rates,
+that is None after any number), then name (Unicode order) and code. ``rank`` is the competition rank over the three rates (equal rates,
 equal rank: 1, 2, 2, 4); None for a row with none of the three rates (nothing decided yet), listed last.
 """
 
@@ -289,8 +289,9 @@ def period(start: dt.datetime, end: dt.datetime, *, name: str = "custom", label:
 def overview(session_factory: sessionmaker, *, now: dt.datetime, zone: str = DEFAULT_ZONE) -> Overview:
     """The Overview page's figures at ``now``: today and this month in ``zone`` (see the module docstring).
 
-    Four queries in one read transaction: totals, by lead unit, by township (each one ``GROUP BY`` over both
-    periods) and the open-overdue snapshot.
+    Four queries in one session: one scan of ``cases`` grouped by township, lead unit and whether the case is the
+    unit's (both periods' sums side by side; totals, units and townships are added up from its few hundred groups),
+    the names of the units and of the townships, and the open-overdue snapshot.
 
     Raises:
         ValueError: ``now`` is naive.
@@ -319,40 +320,45 @@ def period_figures(session_factory: sessionmaker, window: Period, *, now: dt.dat
 
 
 def _period_figures(session: Session, windows: Sequence[Period], now: dt.datetime) -> list[PeriodFigures]:
+    """One scan of ``cases`` grouped by (township, lead unit, counts for the unit), summed up here three ways."""
     # Only cases filed, closed or marked overdue at or after the earliest start can count in any window.
     earliest = min(window.start for window in windows)
     relevant = or_(Case.created_at >= earliest, Case.closed_at >= earliest, Case.overdue_at >= earliest)
     columns = [column for index, window in enumerate(windows) for column in _columns(window, now, f"p{index}_")]
-
-    totals = session.execute(select(*columns).where(relevant)).one()
-    unit_rows = session.execute(
-        select(Unit.code, Unit.name, *columns)
-        .select_from(Case)
-        .join(Unit, Unit.code == Case.lead_unit_code)
-        .where(relevant, Case.assigned_at.isnot(None), _not_with_dispatcher())
-        .group_by(Unit.code, Unit.name)
+    names = [column.name for column in columns]
+    for_unit = case((and_(Case.assigned_at.isnot(None), _not_with_dispatcher()), 1), else_=0).label("for_unit")
+    groups = session.execute(
+        select(Case.township_code, Case.lead_unit_code, for_unit, *columns)
+        .where(relevant)
+        .group_by(Case.township_code, Case.lead_unit_code, for_unit)
     ).all()
-    township_rows = {
-        row.code: row
-        for row in session.execute(
-            select(Case.township_code.label("code"), *columns).where(relevant).group_by(Case.township_code)
-        )
-    }
+
+    totals: dict[str, int] = dict.fromkeys(names, 0)
+    by_unit: dict[str, dict[str, int]] = {}
+    by_township: dict[str, dict[str, int]] = {}
+    for group in groups:
+        targets = [totals, by_township.setdefault(group.township_code, dict.fromkeys(names, 0))]
+        if group.for_unit:
+            targets.append(by_unit.setdefault(group.lead_unit_code, dict.fromkeys(names, 0)))
+        for name in names:
+            value = _int(getattr(group, name))
+            for target in targets:
+                target[name] += value
+    unit_names: dict[str, str] = {}
+    if by_unit:
+        unit_names = dict(session.execute(select(Unit.code, Unit.name).where(Unit.code.in_(list(by_unit)))).all())
     townships = session.execute(select(Township.code, Township.name).order_by(Township.code)).all()
 
     results = []
     for index, window in enumerate(windows):
         prefix = f"p{index}_"
-        units = [(row.code, row.name, _figures(row, prefix)) for row in unit_rows]
-        places = [
-            (code, name, _figures(township_rows[code], prefix) if code in township_rows else _EMPTY)
-            for code, name in townships
-        ]
+        units = [(code, unit_names.get(code, code), _figures(sums, prefix)) for code, sums in by_unit.items()]
+        places = [(code, name, _figures(by_township.get(code, {}), prefix)) for code, name in townships]
         results.append(
             PeriodFigures(
                 period=window,
                 totals=_figures(totals, prefix),
-                rejected=_int(getattr(totals, prefix + "rejected")),
+                rejected=totals[prefix + "rejected"],
                 by_unit=rank([(code, name, figures) for code, name, figures in units if not figures.is_empty]),
                 by_township=rank(places),
             )
@@ -422,9 +428,9 @@ def _int(value: Any) -> int:
     return int(value or 0)
 
 
-def _figures(row: Any, prefix: str) -> Figures:
+def _figures(sums: dict[str, int], prefix: str) -> Figures:
     def get(name: str) -> int:
-        return _int(getattr(row, prefix + name))
+        return sums.get(prefix + name, 0)
 
     return Figures(
         new=get("new"),
@@ -436,8 +442,6 @@ def _figures(row: Any, prefix: str) -> Figures:
         satisfaction_rate=Rate(get("satisfied"), get("rated")),
     )
 
-
-_EMPTY = Figures(0, 0, 0, Rate(0, 0), Rate(0, 0), Rate(0, 0), Rate(0, 0))
 
 
 # ---------------------------------------------------------------------- ranking
