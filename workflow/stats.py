@@ -8,10 +8,11 @@ intervals ``[start, end)`` whose local midnights are converted to UTC, so a case
 :func:`period` gives any other window (last month's ranking, a year).
 
 Which cases count. Rejected reports (不予受理: invalid, duplicate, out of scope) count nowhere: not in the counts,
-not in any rate, not against a unit or a township (:attr:`PeriodFigures.rejected` gives their number apart). Each case
-belongs to one period for its rates: the one it was *filed* in (``created_at``), the cohort (当期受理) of the
+not in any rate, not against a unit or a township (:attr:`PeriodFigures.rejected` gives their number apart). Each
+case belongs to one period for its rates: the one it was *filed* in (``created_at``), the cohort (当期受理) of the
 county's 12345-style evaluation, so a rate never exceeds 100% and a period's rates settle as its cases are worked
-off. "Today"'s rates are therefore about today's cases, most of them still being handled.
+off. "Today"'s rates are therefore about today's cases, most of them still being handled, and early in a month few
+units have a rate yet: the month's ranking is final once its cases are done (:func:`period_figures`).
 
 Counts (flows in the period, each by its own time stamp):
 
@@ -55,8 +56,9 @@ Breakdowns:
   table listed, with zeros when it had no case.
 
 Ranking (争先进位): rows ordered by on-time rate, then closure rate, then satisfaction rate (higher first; a rate
-that is None after any number), then name (Unicode order) and code. ``rank`` is the competition rank over the three rates (equal rates,
-equal rank: 1, 2, 2, 4); None for a row with none of the three rates (nothing decided yet), listed last.
+that is None after any number), then name (Unicode order) and code. ``rank`` is the competition rank over the three
+rates (equal rates, equal rank: 1, 2, 2, 4); None for a row with none of the three rates (nothing decided yet),
+listed last.
 """
 
 from __future__ import annotations
