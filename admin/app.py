@@ -20,12 +20,16 @@ from sanic import Sanic
 from admin import auth
 from admin.cases import cases_blueprint
 from admin.chat import chat_blueprint
+from admin.console import console_blueprint
+from admin.console.session import console_session_middleware
 from admin.dispatch_routes import dispatch_blueprint
 from admin.errors import register_error_handler
 from admin.health import health_blueprint
 from admin.residents import residents_blueprint
 from admin.unit_routes import unit_blueprint
+from workflow.accounts import AccountService
 from workflow.cases import CaseService
+from workflow.console_sessions import ConsoleSessions
 from workflow.db import make_engine, make_session_factory
 from workflow.lifecycle import CaseLifecycle
 from workflow.policy import load_policy
@@ -80,6 +84,7 @@ def create_app(
     app.register_listener(_open_resources, "before_server_start")
     app.register_listener(_close_resources, "after_server_stop")
     app.register_middleware(auth.bearer_token_middleware(token), "request")
+    app.register_middleware(console_session_middleware(), "request")
     register_error_handler(app)
     app.blueprint(health_blueprint())
     app.blueprint(cases_blueprint())
@@ -87,6 +92,7 @@ def create_app(
     app.blueprint(unit_blueprint())
     app.blueprint(residents_blueprint())
     app.blueprint(chat_blueprint())  # the residents' web chat page, no token (JUHAOBAN_CHAT_SOCKET_URL)
+    app.blueprint(console_blueprint())  # the dispatcher console: accounts and cookie sessions, no bearer token
     return app
 
 
@@ -102,6 +108,9 @@ async def _open_resources(app: Sanic, _loop: object) -> None:
     app.ctx.lifecycle = app.ctx.injected_lifecycle or CaseLifecycle(
         app.ctx.session_factory, calendar, policy=policy, auto_accept_threshold=settings.auto_accept_threshold
     )
+    clock = app.ctx.lifecycle.now
+    app.ctx.accounts = AccountService(app.ctx.session_factory, clock)
+    app.ctx.console_sessions = ConsoleSessions(app.ctx.session_factory, clock)
     logger.info("Admin API ready (database %s)", app.ctx.engine.url.render_as_string(hide_password=True))
 
 

@@ -19,6 +19,7 @@ Mapping (the HTTP semantics of RFC 9110 §15):
 - sanic's own HTTP errors (no route → 404, wrong method → 405, body too large → 413, …) keep
   their status; the body becomes JSON.
 - Anything else → 500 with a generic message; the stack trace goes to the log, never to the client.
+- Under ``/console`` the console's own HTML error pages answer instead (:mod:`admin.console.errors`).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from admin.body import InvalidRequestBody, MalformedJson
+from admin.console.errors import console_error
 from admin.query import InvalidQueryParameter
 from admin.responses import error_response
 from workflow.api_tokens import InvalidTokenRequest, TokenNotFound
@@ -93,6 +95,8 @@ async def handle_exception(request: Request, exception: Exception) -> HTTPRespon
     Returns:
         The error response; this function itself never raises.
     """
+    if request.path == "/console" or request.path.startswith("/console/"):
+        return console_error(request, exception)
     for cls, status in _REQUEST_STATUS:
         if isinstance(exception, cls):
             return error_response(status, exception.code, str(exception), exception.context)

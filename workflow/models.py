@@ -9,7 +9,8 @@ case_events (audit trail of every transition), case_sequences (per-day case numb
 
 Migrations: ``0001_case_domain`` (the tables), ``0002_case_lifecycle`` (the closed loop's columns on ``cases``),
 ``0003_notifications_jobs`` (the notifications outbox; the deadline watch's columns on ``cases``), ``0004_api_tokens``,
-``0005_channels`` (evidence attachments, the shared location and the hotline call of a case; ``hotline_calls``).
+``0005_channels`` (evidence attachments, the shared location and the hotline call of a case; ``hotline_calls``),
+``0006_console`` (console accounts, sessions, log-in events, views of personal data, conversation take-overs).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import declarative_base, relationship
@@ -414,3 +416,123 @@ class Notification(Base):
     last_error = Column(Text, nullable=True)
     delivered_at = Column(UTCDateTime, nullable=True)
     failed_at = Column(UTCDateTime, nullable=True)
+
+
+# ---------------------------------------------------------------------- dispatcher console (migration 0006)
+#: Roles of console accounts (:mod:`workflow.accounts`).
+ACCOUNT_ROLES = ("dispatcher", "unit", "grid_worker", "admin")
+
+
+class Account(Base):
+    """A person who logs in to the dispatcher console (:mod:`workflow.accounts`).
+
+    ``username`` is the login name (lower case), ``display_name`` the audit identity written as the actor of the
+    person's actions (``case_events.actor``). A ``unit`` account has ``unit_code`` (a county unit or a township); a
+    ``grid_worker`` account has ``village_code``, the village or community its grid lies in (the grid model itself
+    is issue 6's); dispatchers and administrators have neither. Only an argon2id hash of the password is stored.
+    ``failed_logins`` counts wrong passwords since the last success; ``locked_until`` is set when they reach the
+    limit. A disabled account (``disabled_at``) is kept for the record and cannot log in.
+    """
+
+    __tablename__ = "accounts"
+    __table_args__ = (
+        CheckConstraint(_in("role", ACCOUNT_ROLES), name="role"),
+        CheckConstraint(
+            "(role = 'unit' AND unit_code IS NOT NULL) OR (role <> 'unit' AND unit_code IS NULL)", name="unit_scope"
+        ),
+        CheckConstraint(
+            "(role = 'grid_worker' AND village_code IS NOT NULL) OR (role <> 'grid_worker' AND village_code IS NULL)",
+            name="village_scope",
+        ),
+        CheckConstraint("failed_logins >= 0", name="failed_logins"),
+    )
+
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    username = Column(String(64), nullable=False, unique=True)
+    display_name = Column(String(128), nullable=False)
+    role = Column(String(16), nullable=False)
+    unit_code = Column(String(64), ForeignKey("units.code"), nullable=True, index=True)
+    village_code = Column(String(64), ForeignKey("villages.code"), nullable=True, index=True)
+    password_hash = Column(String(256), nullable=False)
+    failed_logins = Column(Integer, nullable=False, default=0, server_default="0")
+    locked_until = Column(UTCDateTime, nullable=True)
+    last_login_at = Column(UTCDateTime, nullable=True)
+    created_at = Column(UTCDateTime, nullable=False)
+    disabled_at = Column(UTCDateTime, nullable=True)
+
+
+class ConsoleSession(Base):
+    """A logged-in browser session of the console (:mod:`workflow.console_sessions`).
+
+    The cookie carries a random token; only its SHA-256 digest is stored (``token_hash``). ``csrf_token`` is the
+    session's anti-forgery token, sent back with every form and script request. A session ends at ``expires_at``
+    (absolute), after ``idle`` seconds without a request (``last_seen_at``), or when revoked (log-out).
+    """
+
+    __tablename__ = "console_sessions"
+
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    token_hash = Column(String(64), nullable=False, unique=True)
+    account_id = Column(Integer, ForeignKey("accounts.id", ondelete="CASCADE"), nullable=False, index=True)
+    csrf_token = Column(String(64), nullable=False)
+    created_at = Column(UTCDateTime, nullable=False)
+    last_seen_at = Column(UTCDateTime, nullable=False)
+    expires_at = Column(UTCDateTime, nullable=False)
+    revoked_at = Column(UTCDateTime, nullable=True)
+    client_ip = Column(String(64), nullable=True)
+
+
+#: What ``login_events.outcome`` records.
+LOGIN_OUTCOMES = ("success", "wrong_password", "unknown_user", "locked", "disabled")
+
+
+class LoginEvent(Base):
+    """One log-in attempt, successful or not (the security audit of the console)."""
+
+    __tablename__ = "login_events"
+    __table_args__ = (CheckConstraint(_in("outcome", LOGIN_OUTCOMES), name="outcome"),)
+
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    at = Column(UTCDateTime, nullable=False, index=True)
+    username = Column(String(64), nullable=False)
+    account_id = Column(Integer, ForeignKey("accounts.id", ondelete="SET NULL"), nullable=True, index=True)
+    outcome = Column(String(16), nullable=False)
+    client_ip = Column(String(64), nullable=True)
+
+
+class PersonalDataView(Base):
+    """One view of a resident's personal data in full (a phone number unmasked on a case page): who, when, what."""
+
+    __tablename__ = "personal_data_views"
+
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    at = Column(UTCDateTime, nullable=False, index=True)
+    account_id = Column(Integer, ForeignKey("accounts.id", ondelete="SET NULL"), nullable=True, index=True)
+    actor = Column(String(128), nullable=False)
+    case_pk = Column(Integer, ForeignKey("cases.id", ondelete="CASCADE"), nullable=False, index=True)
+    field = Column(String(32), nullable=False)
+    client_ip = Column(String(64), nullable=True)
+
+
+class ConversationTakeover(Base):
+    """A dispatcher's take-over of a live bot conversation, from ``taken_at`` until ``released_at`` (hand-back).
+
+    At most one open take-over per conversation (``sender_id``; a partial unique index). ``channel`` is the input
+    channel the resident used, where the dispatcher's messages go.
+    """
+
+    __tablename__ = "conversation_takeovers"
+    __table_args__ = (
+        Index("uq_conversation_takeovers_open", "sender_id", unique=True,
+              sqlite_where=text("released_at IS NULL"), postgresql_where=text("released_at IS NULL")),
+    )
+
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    sender_id = Column(String(255), nullable=False, index=True)
+    channel = Column(String(32), nullable=True)
+    account_id = Column(Integer, ForeignKey("accounts.id", ondelete="SET NULL"), nullable=True)
+    taken_by = Column(String(128), nullable=False)
+    taken_at = Column(UTCDateTime, nullable=False)
+    released_at = Column(UTCDateTime, nullable=True)
+    released_by = Column(String(128), nullable=True)
+    messages_sent = Column(Integer, nullable=False, default=0, server_default="0")

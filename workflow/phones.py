@@ -48,3 +48,32 @@ def normalize_phone(raw: str) -> str:
     elif _LOCAL.match(digits) and not international:
         return digits
     raise ValueError(f"not a mainland mobile or landline number: {raw!r}")
+
+
+_MASK_MOBILE = re.compile(r"(?<!\d)(1[3-9]\d)(\d{4})(\d{4})(?!\d)")
+_MASK_LANDLINE = re.compile(r"(?<!\d)(0\d{2,3}-?)(\d{3,4})(\d{4})(?!\d)")
+
+
+def mask_phone(phone: str) -> str:
+    """A phone number with its middle digits hidden, the way lists and logs show it.
+
+    ``13812345678`` → ``138****5678``; ``0319-5123456`` → ``0319-***3456``; a local ``5123456`` → ``***3456``. A
+    value that is not a phone number keeps only its last 4 characters (never the whole value).
+    """
+    text = (phone or "").strip()
+    masked = mask_phones_in(text)
+    if masked != text:
+        return masked
+    if len(text) <= 4:
+        return "*" * len(text)
+    return "*" * min(len(text) - 4, 7) + text[-4:]
+
+
+def mask_phones_in(text: str) -> str:
+    """``text`` with every mainland mobile and landline number in it masked as :func:`mask_phone` does.
+
+    For log lines and free text (a case description may quote a number): digits that are part of a longer number
+    (an id, a timestamp) are left alone.
+    """
+    text = _MASK_MOBILE.sub(lambda m: f"{m.group(1)}****{m.group(3)}", text or "")
+    return _MASK_LANDLINE.sub(lambda m: f"{m.group(1)}{'*' * len(m.group(2))}{m.group(3)}", text)

@@ -1,0 +1,111 @@
+"""What a console account may see and do with a case, and as whom it acts.
+
+Scope (issue 5: "unit staff see only their unit's cases, grid workers only their grid's"):
+
+- dispatchers and administrators: every case;
+- a unit account: the cases its unit leads once assigned (:func:`workflow.unit_cases.is_unit_case`, the same rule
+  as the unit's API token);
+- a grid worker: the cases reported in their village or community (``village_code``) — the grid model of issue 6
+  will narrow this to the grid.
+
+Actions (the same :class:`workflow.lifecycle.CaseLifecycle` methods as the API): dispatchers and administrators
+accept, assign, reject, merge as duplicate, reopen and close after review; the lead unit acknowledges, adds notes,
+returns and resolves; an administrator may also act for the lead unit (audit: its own name, ``unit`` role, the
+unit named in the row). Grid workers read only. Full phone numbers: dispatchers, administrators and the lead unit
+(they call the resident back); never grid workers, whose lists and pages show masked numbers.
+"""
+
+from __future__ import annotations
+
+from workflow.accounts import AccountRole, AccountView
+from workflow.case_views import CaseView
+from workflow.status import CaseStatus
+from workflow.transitions import Actor
+from workflow.unit_cases import is_unit_case
+
+from admin.console.session import ConsoleForbidden
+
+DISPATCHING = (AccountRole.DISPATCHER, AccountRole.ADMIN)
+
+#: Dispatcher actions and the statuses they start from (the lifecycle checks again; this decides which buttons
+#: the page shows).
+DISPATCHER_ACTIONS: dict[str, frozenset[CaseStatus]] = {
+    "accept": frozenset({CaseStatus.REPORTED}),
+    "assign": frozenset({CaseStatus.ACCEPTED, CaseStatus.RETURNED}),
+    "reject": frozenset({CaseStatus.REPORTED, CaseStatus.ACCEPTED, CaseStatus.RETURNED}),
+    "duplicate": frozenset({CaseStatus.REPORTED, CaseStatus.ACCEPTED, CaseStatus.RETURNED}),
+    "reopen": frozenset({CaseStatus.RETURNED}),
+    "close": frozenset({CaseStatus.RETURNED}),
+}
+#: Dispatcher actions only for a case under review (a resident unsatisfied twice), and those never then.
+REVIEW_ONLY = frozenset({"reopen", "close"})
+NOT_UNDER_REVIEW = frozenset({"assign", "reject", "duplicate"})
+_UNIT_HOLDS = frozenset({CaseStatus.ASSIGNED, CaseStatus.REOPENED, CaseStatus.IN_PROGRESS})
+#: Unit actions and their starting statuses (workflow.transitions.RULES).
+UNIT_ACTIONS: dict[str, frozenset[CaseStatus]] = {
+    "acknowledge": frozenset({CaseStatus.ASSIGNED, CaseStatus.REOPENED}),
+    "note": _UNIT_HOLDS,
+    "return": _UNIT_HOLDS,
+    "resolve": frozenset({CaseStatus.IN_PROGRESS}),
+}
+
+
+def may_read(account: AccountView, view: CaseView) -> bool:
+    """Whether ``account`` may open ``view``'s case page."""
+    if account.role in DISPATCHING:
+        return True
+    if account.role is AccountRole.UNIT:
+        return is_unit_case(view, account.unit_code or "")
+    if account.role is AccountRole.GRID_WORKER:
+        return view.village_code is not None and view.village_code == account.village_code
+    return False
+
+
+def check_may_read(account: AccountView, view: CaseView) -> None:
+    """Raise :class:`ConsoleForbidden` unless ``account`` may read the case (→ 403 page)."""
+    if not may_read(account, view):
+        raise ConsoleForbidden(f"{account.username} may not open case {view.case_id}",
+                               role=account.role.value, action="read", case_id=view.case_id)
+
+
+def may_see_full_phone(account: AccountView, view: CaseView) -> bool:
+    """Whether ``account`` may unmask the resident's phone number on the case page (each view is audited)."""
+    if account.role in DISPATCHING:
+        return True
+    return account.role is AccountRole.UNIT and is_unit_case(view, account.unit_code or "")
+
+
+def dispatcher_actor(account: AccountView, action: str) -> Actor:
+    """The dispatcher ``account`` acts as. Raises :class:`ConsoleForbidden` for other roles."""
+    if account.role not in DISPATCHING:
+        raise ConsoleForbidden(f"a {account.role.value} account may not {action}", role=account.role.value,
+                               action=action)
+    return Actor.dispatcher(account.display_name)
+
+
+def unit_actor(account: AccountView, view: CaseView, action: str) -> Actor:
+    """The unit ``account`` acts for on ``view``: its own unit, or for an administrator the case's lead unit.
+
+    Raises:
+        ConsoleForbidden: A dispatcher or grid worker, or a unit that is not the case's (the lifecycle would refuse
+            it too; refusing here keeps the page's answer the same for every action).
+    """
+    if account.role is AccountRole.UNIT and is_unit_case(view, account.unit_code or ""):
+        return Actor.unit(account.unit_code, account.display_name)
+    if account.role is AccountRole.ADMIN:
+        return Actor.unit(view.lead_unit.code, account.display_name)
+    raise ConsoleForbidden(f"a {account.role.value} account may not {action} this case", role=account.role.value,
+                           action=action, case_id=view.case_id)
+
+
+def available_actions(account: AccountView, view: CaseView) -> list[str]:
+    """The actions whose buttons the case page shows ``account`` for the case's current status, in order."""
+    actions: list[str] = []
+    if account.role in DISPATCHING:
+        review = view.status is CaseStatus.RETURNED and view.needs_review
+        actions += [name for name, statuses in DISPATCHER_ACTIONS.items() if view.status in statuses
+                    and not (name in REVIEW_ONLY and not review) and not (name in NOT_UNDER_REVIEW and review)]
+    is_unit = account.role is AccountRole.UNIT and is_unit_case(view, account.unit_code or "")
+    if is_unit or (account.role is AccountRole.ADMIN and view.assigned_at is not None):
+        actions += [name for name, statuses in UNIT_ACTIONS.items() if view.status in statuses]
+    return actions
