@@ -72,7 +72,8 @@ async def browser(console) -> AsyncIterator[OpenBrowser]:
         opened.append(client)
         if username:
             page = await client.login(username)
-            assert page.status == 200 and "/console/login" not in page.url, page.text[:500]
+            assert "/console/login" not in page.url, page.text[:500]
+            assert any(cookie.key == "jhb_console" for cookie in client.session.cookie_jar)
         return client
 
     yield open_browser
