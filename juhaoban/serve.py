@@ -133,6 +133,7 @@ def run(ports: Ports = Ports(), *, train: bool = True, model: Optional[Path] = N
         env["JUHAOBAN_RASA_TOKEN"] = secrets.token_urlsafe(24)
         print(f"JUHAOBAN_RASA_TOKEN was not set; this run's Rasa API token (…/model/parse?token=…) is: "
               f"{env['JUHAOBAN_RASA_TOKEN']}", flush=True)
+    env.setdefault("JUHAOBAN_RASA_URL", f"http://127.0.0.1:{ports.rasa}")  # the console's take-over calls Rasa
     os.environ.update(env)
     settings = Settings.from_env()
     prepare(settings)

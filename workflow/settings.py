@@ -17,6 +17,8 @@ TIMEZONE = "Asia/Shanghai"
 DEFAULT_AUTO_ACCEPT_THRESHOLD = 0.85
 #: Seconds between two deadline sweeps (workflow.jobs): warnings, overdue marks, auto-close.
 DEFAULT_JOBS_INTERVAL_SECONDS = 60
+#: Where the admin process reaches Rasa's HTTP API (the console's conversation take-over).
+DEFAULT_RASA_URL = "http://127.0.0.1:5005"
 
 # Heroku-style and plain URLs name no driver (or a deprecated scheme); psycopg2 is the driver we ship.
 _POSTGRES_SCHEMES = ("postgres://", "postgresql://")
@@ -54,6 +56,9 @@ class Settings:
             system, unless it is an emergency (:meth:`workflow.lifecycle.CaseLifecycle.auto_accept`); 1.0 turns
             auto-accept off.
         jobs_interval_seconds: Seconds between two sweeps of the deadline jobs (:mod:`workflow.jobs`), ≥ 1.
+        rasa_url: Base URL of Rasa's HTTP API as the admin process reaches it (the console pauses, writes into and
+            resumes conversations there).
+        rasa_token: Rasa's ``--auth-token``, or None when Rasa runs without one.
 
     Raises:
         ValueError: ``auto_accept_threshold`` is not a number between 0 and 1, or ``jobs_interval_seconds`` is
@@ -67,6 +72,8 @@ class Settings:
     timezone: str = TIMEZONE
     auto_accept_threshold: float = DEFAULT_AUTO_ACCEPT_THRESHOLD
     jobs_interval_seconds: int = DEFAULT_JOBS_INTERVAL_SECONDS
+    rasa_url: str = DEFAULT_RASA_URL
+    rasa_token: str | None = None
 
     def __post_init__(self) -> None:
         value = self.auto_accept_threshold
@@ -83,7 +90,8 @@ class Settings:
         Variables: ``DATABASE_URL`` (default ``sqlite:///<repo>/var/juhaoban.db``; ``postgres://`` and
         ``postgresql://`` are normalised to ``postgresql+psycopg2://``), ``REDIS_URL``, ``JUHAOBAN_ADMIN_TOKEN``,
         ``JUHAOBAN_DATA_DIR`` (default ``<repo>/data``), ``JUHAOBAN_AUTO_ACCEPT_THRESHOLD`` (default 0.85),
-        ``JUHAOBAN_JOBS_INTERVAL_SECONDS`` (default 60). Empty values count as unset.
+        ``JUHAOBAN_JOBS_INTERVAL_SECONDS`` (default 60), ``JUHAOBAN_RASA_URL`` (default ``http://127.0.0.1:5005``),
+        ``JUHAOBAN_RASA_TOKEN``. Empty values count as unset.
 
         Raises:
             ValueError: ``JUHAOBAN_AUTO_ACCEPT_THRESHOLD`` is not a number between 0 and 1, or
@@ -118,4 +126,6 @@ class Settings:
             data_dir=Path(data_dir).expanduser().resolve() if data_dir else DEFAULT_DATA_DIR,
             auto_accept_threshold=auto_accept_threshold,
             jobs_interval_seconds=jobs_interval_seconds,
+            rasa_url=(get("JUHAOBAN_RASA_URL") or DEFAULT_RASA_URL).rstrip("/"),
+            rasa_token=get("JUHAOBAN_RASA_TOKEN"),
         )

@@ -76,3 +76,10 @@ def test_the_auto_accept_threshold_defaults_to_085_and_is_read_from_the_environm
 def test_it_rejects_a_bad_auto_accept_threshold(value):
     with pytest.raises(ValueError, match="(?i)auto_accept_threshold"):
         Settings.from_env({"JUHAOBAN_AUTO_ACCEPT_THRESHOLD": value})
+
+
+def test_the_console_reaches_rasa_where_the_environment_says():
+    settings = Settings.from_env({"JUHAOBAN_RASA_URL": "http://10.0.0.5:5005/", "JUHAOBAN_RASA_TOKEN": " t0k "})
+    assert (settings.rasa_url, settings.rasa_token) == ("http://10.0.0.5:5005", "t0k")
+    default = Settings.from_env({})
+    assert (default.rasa_url, default.rasa_token) == ("http://127.0.0.1:5005", None)
