@@ -50,13 +50,24 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _configure_logging() -> None:
+    logging.config.dictConfig(_logging_config())
+
+
+def _logging_config() -> dict:
     # sanic's own format for its loggers (the access log needs its formatter's extra fields),
     # plus the same console handler for our packages.
-    # (A shallow copy: the handler entries hold sys.stdout/sys.stderr, which cannot be deep-copied.)
+    # (Shallow copies: the handler entries hold sys.stdout/sys.stderr, which cannot be deep-copied.)
+    # Every handler masks residents' phone numbers (workflow.log_masking), the access log's request line too.
     ours = {name: {"level": "INFO", "handlers": ["console"], "propagate": False} for name in ("admin", "workflow")}
-    config = {**LOGGING_CONFIG_DEFAULTS, "loggers": {**LOGGING_CONFIG_DEFAULTS["loggers"], **ours}}
-    logging.config.dictConfig(config)
-
+    handlers = {name: {**handler, "filters": [*handler.get("filters", ()), "mask_phones"]}
+                for name, handler in LOGGING_CONFIG_DEFAULTS["handlers"].items()}
+    return {
+        **LOGGING_CONFIG_DEFAULTS,
+        "filters": {**LOGGING_CONFIG_DEFAULTS.get("filters", {}),
+                    "mask_phones": {"()": "workflow.log_masking.PhoneMaskingFilter"}},
+        "handlers": handlers,
+        "loggers": {**LOGGING_CONFIG_DEFAULTS["loggers"], **ours},
+    }
 
 if __name__ == "__main__":
     sys.exit(main())
