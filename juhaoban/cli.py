@@ -1,4 +1,5 @@
-"""The ``juhaoban`` command: ``serve``, ``train``, ``migrate``, ``replay``, ``eval``, ``import-calls``."""
+"""The ``juhaoban`` command: ``serve``, ``train``, ``migrate``, ``token``, ``account``, ``replay``, ``eval``,
+``import-calls``, ``wechat-menu``."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import logging
 import sys
 from pathlib import Path
 from typing import List, Optional
+
+from juhaoban.accounts_cli import add_parser as add_account_parser
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -38,6 +41,8 @@ def _parser() -> argparse.ArgumentParser:
     token_commands.add_parser("list", help="list tokens (never their secrets)")
     revoke = token_commands.add_parser("revoke", help="revoke a token by id")
     revoke.add_argument("id", type=int)
+
+    add_account_parser(commands)  # console accounts: create (the first administrator), list, unlock, reset, disable
 
     replay = commands.add_parser("replay", help="drive a CSV's texts through the REST channel as residents")
     replay.add_argument("file", type=Path)
@@ -87,6 +92,10 @@ def main(argv: Optional[List[str]] = None) -> int:
         from juhaoban.tokens import run as run_tokens
 
         return run_tokens(args)
+    if args.command == "account":
+        from juhaoban.accounts_cli import run as run_accounts
+
+        return run_accounts(args)
     if args.command == "replay":
         from juhaoban.replay import run
 
