@@ -64,7 +64,9 @@ class RasaDelivery:
 
     def request_for(self, notification: NotificationView) -> tuple[str, dict]:
         """The URL and JSON body that deliver ``notification`` (exposed for tests and logs)."""
-        sender = urllib.parse.quote(notification.recipient_id, safe="")
+        # RFC 3986 pchar stay as they are: Rasa 3.6 does not decode the path, so "hotline%3A138…" would be another
+        # conversation than "hotline:138…" (admin.rasa_client.RasaClient.events_url says the same).
+        sender = urllib.parse.quote(notification.recipient_id, safe=":@!$&'()*+,;=")
         query = {"output_channel": notification.channel or "collector", "include_events": "NONE"}
         if self._token:
             query["token"] = self._token

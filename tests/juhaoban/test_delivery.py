@@ -97,3 +97,17 @@ def test_rasa_being_down_loses_nothing(accepted_case, session_factory, clock):
     assert RasaDelivery(outbox, "http://127.0.0.1:9", timeout=2).deliver_batch().retried == 1
     [message] = outbox.messages_for_resident("wx-openid-1")
     assert message.delivered_at is None and message.failed_at is None and message.attempts == 1
+
+
+def test_a_hotline_callers_conversation_is_addressed_with_its_colon(
+        rasa, case_service, session_factory, calendar, clock):
+    # Rasa 3.6 does not decode the path: "hotline%3A…" would be a different conversation from "hotline:…".
+    case = case_service.file_report(NewReport(
+        description="村东头有人焚烧秸秆，烟很大", category_code="eco_environment",
+        suggested_category_code="eco_environment", category_confidence=0.5, matter_type="other",
+        township="王虎寨", reporter_id="hotline:13812345678", channel="hotline"))
+    CaseLifecycle(session_factory, calendar, clock=clock).accept(case.case_id, Actor.dispatcher("李"),
+                                                                 importance_level=1)
+    outbox = Outbox(session_factory, clock=clock)
+    assert RasaDelivery(outbox, rasa.url).deliver_batch().delivered >= 1
+    assert rasa.requests[0][0].startswith("/conversations/hotline:13812345678/trigger_intent?")
