@@ -4,8 +4,10 @@ Start-up order (sanic listeners): ``before_server_start`` opens the engine and s
 the reference data (category codes and townships used to validate filters, units for admin tokens
 acting for a unit) and builds the ``CaseService`` and the ``CaseLifecycle`` (the one implementation of
 the closed loop, shared with the bot and the jobs; ``Settings.auto_accept_threshold``) unless they
-were injected; ``after_server_stop`` disposes the engine. Everything lives on ``app.ctx``:
-``settings``, ``engine``, ``session_factory``, ``reference``, ``cases``, ``lifecycle``. The
+were injected, and the console's services; ``after_server_stop`` closes the Rasa client and disposes the engine.
+Everything lives on ``app.ctx``: ``settings``, ``engine``, ``session_factory``, ``reference``, ``cases``,
+``lifecycle``, and for the console ``accounts``, ``console_sessions``, ``tracker`` (Rasa's tracker store, read only),
+``takeovers``, ``rasa`` (Rasa's HTTP API: ``Settings.rasa_url``, ``rasa_token``) and ``canned_replies``. The
 database must be migrated (``juhaoban migrate``): bearer tokens other than the shared admin token are
 looked up in its ``api_tokens`` table.
 """
@@ -18,13 +20,16 @@ import uuid
 from sanic import Sanic
 
 from admin import auth
+from admin.canned_replies import load_canned_replies
 from admin.cases import cases_blueprint
 from admin.chat import chat_blueprint
+from admin.conversations import TrackerConversations
 from admin.console import console_blueprint
 from admin.console.session import console_session_middleware
 from admin.dispatch_routes import dispatch_blueprint
 from admin.errors import register_error_handler
 from admin.health import health_blueprint
+from admin.rasa_client import RasaClient
 from admin.residents import residents_blueprint
 from admin.unit_routes import unit_blueprint
 from workflow.accounts import AccountService
@@ -35,6 +40,7 @@ from workflow.lifecycle import CaseLifecycle
 from workflow.policy import load_policy
 from workflow.reference import ReferenceData
 from workflow.settings import Settings
+from workflow.takeovers import TakeoverService
 from workflow.workcalendar import WorkingCalendar
 
 logger = logging.getLogger(__name__)
@@ -111,10 +117,18 @@ async def _open_resources(app: Sanic, _loop: object) -> None:
     clock = app.ctx.lifecycle.now
     app.ctx.accounts = AccountService(app.ctx.session_factory, clock)
     app.ctx.console_sessions = ConsoleSessions(app.ctx.session_factory, clock)
+    # Live conversations: Rasa's tracker store is in the same database (juhaoban serve); its HTTP API pauses them.
+    app.ctx.tracker = TrackerConversations(app.ctx.engine)
+    app.ctx.takeovers = TakeoverService(app.ctx.session_factory, clock)
+    app.ctx.rasa = RasaClient(settings.rasa_url, token=settings.rasa_token)
+    app.ctx.canned_replies = load_canned_replies(settings.data_dir)  # validated: a typo stops start-up
     logger.info("Admin API ready (database %s)", app.ctx.engine.url.render_as_string(hide_password=True))
 
 
 async def _close_resources(app: Sanic, _loop: object) -> None:
+    rasa = getattr(app.ctx, "rasa", None)
+    if rasa is not None:
+        await rasa.close()
     engine = getattr(app.ctx, "engine", None)
     if engine is not None:
         engine.dispose()
