@@ -18,6 +18,7 @@ unit named in the row). Grid workers read only. Full phone numbers: dispatchers,
 from __future__ import annotations
 
 from workflow.accounts import AccountRole, AccountView
+from workflow.case_queue import QueueScope
 from workflow.case_views import CaseView
 from workflow.status import CaseStatus
 from workflow.transitions import Actor
@@ -66,6 +67,18 @@ def check_may_read(account: AccountView, view: CaseView) -> None:
     if not may_read(account, view):
         raise ConsoleForbidden(f"{account.username} may not open case {view.case_id}",
                                role=account.role.value, action="read", case_id=view.case_id)
+
+
+def queue_scope(account: AccountView) -> QueueScope:
+    """The cases ``account``'s queue lists: the same rule as :func:`may_read`, in SQL
+    (:class:`workflow.case_queue.QueueScope`)."""
+    if account.role in DISPATCHING:
+        return QueueScope.everything()
+    if account.role is AccountRole.UNIT:
+        return QueueScope.unit(account.unit_code or "")
+    if account.role is AccountRole.GRID_WORKER:
+        return QueueScope.village(account.village_code or "")
+    return QueueScope(nothing=True)
 
 
 def may_see_full_phone(account: AccountView, view: CaseView) -> bool:
