@@ -93,12 +93,47 @@ def prepare(settings) -> None:
     upgrade(settings.database_url)
     engine = make_engine(settings.database_url)
     try:
-        with make_session_factory(engine)() as session:
+        session_factory = make_session_factory(engine)
+        with session_factory() as session:
             stats = load_reference(session, settings.data_dir)
             session.commit()
         print(f"Reference data loaded: {stats}", flush=True)
+        ensure_first_administrator(session_factory)
     finally:
         engine.dispose()
+
+
+#: User name of the administrator account created on a database that has no console account yet.
+FIRST_ADMINISTRATOR = "admin"
+
+
+def ensure_first_administrator(session_factory) -> str | None:
+    """On a database without any console account, create the administrator ``admin`` and print its password once.
+
+    So a fresh ``make run`` can be logged in to at ``/console`` at once; the administrator then creates the real
+    accounts (``/console/accounts`` or ``juhaoban account create``) and changes this password (``/console/password``).
+
+    Returns:
+        The generated password when the account was created now, else None (there were accounts already).
+    """
+    from sqlalchemy import func, select
+
+    from admin.console.account_pages import generate_password
+    from workflow.accounts import AccountExists, AccountService
+    from workflow.models import Account
+
+    with session_factory() as session:
+        if session.scalar(select(func.count()).select_from(Account)):
+            return None
+    password = generate_password()
+    try:
+        AccountService(session_factory).create(FIRST_ADMINISTRATOR, password, role="admin", display_name="系统管理员")
+    except AccountExists:  # another instance starting at the same moment made it
+        return None
+    print(f"No console account existed: created the administrator '{FIRST_ADMINISTRATOR}' with the password "
+          f"{password} (shown once). Log in at /console on the admin port and change it at /console/password.",
+          flush=True)
+    return password
 
 
 def commands(model: Path, endpoints: Path, ports: Ports) -> Dict[str, List[str]]:
