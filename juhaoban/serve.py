@@ -186,7 +186,8 @@ def run(ports: Ports = Ports(), *, train: bool = True, model: Optional[Path] = N
     signal.signal(signal.SIGTERM, stop)
     for name, command in commands(model, endpoints, ports).items():
         children[name] = subprocess.Popen(command, cwd=paths.ROOT, env=env)
-    print(f"Rasa :{ports.rasa}  actions :{ports.actions}  admin :{ports.admin}  worker  (Ctrl-C stops all)",
+    print(f"Rasa :{ports.rasa}  actions :{ports.actions}  admin :{ports.admin}  worker  (Ctrl-C stops all)\n"
+          f"Dispatcher console: http://127.0.0.1:{ports.admin}/console   web chat: http://127.0.0.1:{ports.admin}/chat",
           flush=True)
     exit_code = 0
     while not stopping:
