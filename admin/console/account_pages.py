@@ -205,6 +205,12 @@ async def _load(request: Request, account_id: int) -> AccountView:
         raise NotFound("no such account") from None
 
 
+def _wants_typed(form: Any) -> bool:
+    """Whether the form asks for the typed password: 自己输入 chosen, or a password typed whatever the choice (a typed
+    password is never silently replaced by a generated one)."""
+    return form.get("password_mode") == "typed" or bool(form.get("password") or form.get("password_confirm"))
+
+
 def _typed_password(form: Any, name: str = "password") -> tuple[str | None, str | None]:
     """(password, error field): the password typed twice, checked against the rules."""
     password = form.get(name) or ""
@@ -235,7 +241,7 @@ async def create_account(request: Request) -> HTTPResponse:
         "role": _field(form, "role", 32),
         "unit_code": _field(form, "unit_code", 64),
         "village_code": _field(form, "village_code", 64),
-        "password_mode": "typed" if form.get("password_mode") == "typed" else "generate",
+        "password_mode": "typed" if _wants_typed(form) else "generate",
     }
     try:
         role = AccountRole(typed["role"])
@@ -280,7 +286,7 @@ async def reset_password(request: Request, account_id: int) -> HTTPResponse:
     if account.disabled:
         return _done(ACCOUNTS_PATH, "already_disabled")
     form = _form(request)
-    generated = form.get("password_mode") != "typed"
+    generated = not _wants_typed(form)
     if generated:
         password = generate_password()
     else:

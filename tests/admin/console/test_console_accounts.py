@@ -106,7 +106,7 @@ async def test_a_generated_password_is_shown_once_and_lets_the_person_in(browser
     admin = await logged_in(browser, "admin1")
     page = await admin.post("/console/accounts", {
         "username": "wanglei", "display_name": "调度员王磊", "role": "dispatcher", "password_mode": "generate",
-        "password": "ignored", "password_confirm": "ignored too"})
+        "password": "", "password_confirm": ""})
     assert page.status == 200 and page.path == "/console/accounts"
     assert page.headers["Cache-Control"] == "no-store"
     assert "只在这一页显示一次" in page.text and "当面" in page.text
@@ -114,6 +114,15 @@ async def test_a_generated_password_is_shown_once_and_lets_the_person_in(browser
     check_password_rules(password)
     assert password not in (await admin.get("/console/accounts")).text
     await logged_in(browser, "wanglei", password)
+
+
+async def test_a_typed_password_is_used_even_when_generate_stayed_chosen(browser, accounts):
+    admin = await logged_in(browser, "admin1")
+    page = await admin.post("/console/accounts", {
+        "username": "wanglei", "display_name": "调度员王磊", "role": "dispatcher", "password_mode": "generate",
+        "password": NEW_PASSWORD, "password_confirm": NEW_PASSWORD})
+    assert page.path == "/console/accounts?done=created" and "one-time-password" not in page.text
+    await logged_in(browser, "wanglei", NEW_PASSWORD)
 
 
 async def test_bad_input_is_explained_next_to_the_form_and_kept_except_passwords(browser, accounts):
