@@ -1,9 +1,10 @@
 """``juhaoban account create|list|unlock|reset-password|disable``: console accounts from the command line.
 
-This is how the first administrator of a fresh install is made (``juhaoban migrate`` first: the accounts table and
-the units and villages a unit or grid worker account names come with it)::
+Run ``juhaoban migrate`` first: the accounts table and the units and villages a unit or grid worker account names
+come with it (and on a database without accounts, the administrator ``admin``, its password printed once:
+:func:`juhaoban.serve.ensure_first_administrator`). Named administrators are made here::
 
-    juhaoban account create --role admin --username admin --name 平台管理员
+    juhaoban account create --role admin --username wangqiang --name 平台管理员王强
 
 Without ``--password-stdin`` a strong password is generated and printed once, on the last line (hand it over in
 person; only its argon2id hash is stored). With it, the password is read from standard input: one line from a pipe,
@@ -118,8 +119,8 @@ def run(args: argparse.Namespace, *, stdin: TextIO | None = None, stdout: TextIO
         elif command == "list":
             listed = accounts.list()
             if not listed:
-                print("no accounts yet; create the first administrator with: "
-                      "juhaoban account create --role admin --username admin --name 管理员", file=stdout)
+                print("no accounts yet; `juhaoban migrate` creates the administrator 'admin', or: "
+                      "juhaoban account create --role admin --username U --name 显示名", file=stdout)
             now = utc_now()
             for account in listed:
                 print(f"{account.id:>4}  {account.username:<20} {account.role.value:<11} {_place(account):<28} "

@@ -145,8 +145,9 @@ def test_an_unmigrated_database_says_to_migrate(monkeypatch, tmp_path, capsys):
     assert "run `juhaoban migrate` first" in capsys.readouterr().err
 
 
-def test_a_fresh_install_gets_its_first_administrator_after_migrate(tmp_path):
-    """The installed ``juhaoban`` command on a new SQLite file: migrate, create the administrator, log in."""
+def test_on_a_fresh_install_migrate_makes_admin_and_account_create_the_named_administrators(tmp_path):
+    """The installed ``juhaoban`` command on a new SQLite file: ``migrate`` (which makes ``admin`` on a database
+    without accounts, juhaoban.serve.ensure_first_administrator), then a named administrator, who logs in."""
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'var' / 'juhaoban.db'}"}
     command = [str(Path(sys.executable).with_name("juhaoban"))]
 
@@ -155,15 +156,17 @@ def test_a_fresh_install_gets_its_first_administrator_after_migrate(tmp_path):
 
     migrated = juhaoban("migrate")
     assert migrated.returncode == 0, migrated.stderr
-    created = juhaoban("account", "create", "--role", "admin", "--username", "admin", "--name", "平台管理员")
+    created = juhaoban("account", "create", "--role", "admin", "--username", "chief", "--name", "平台管理员王强")
     assert created.returncode == 0, created.stderr
     password = created.stdout.strip().splitlines()[-1]
     from workflow.db import make_engine, make_session_factory
 
     engine = make_engine(env["DATABASE_URL"])
     try:
-        assert AccountService(make_session_factory(engine)).authenticate("admin", password).role is AccountRole.ADMIN
+        assert AccountService(make_session_factory(engine)).authenticate("chief", password).role is AccountRole.ADMIN
     finally:
         engine.dispose()
-    again = juhaoban("account", "create", "--role", "admin", "--username", "admin", "--name", "平台管理员")
-    assert again.returncode == 2 and again.stderr.strip() == "error: user name 'admin' is taken"
+    listed = juhaoban("account", "list")
+    assert listed.returncode == 0 and "chief" in listed.stdout and password not in listed.stdout
+    again = juhaoban("account", "create", "--role", "admin", "--username", "chief", "--name", "x")
+    assert again.returncode == 2 and again.stderr.strip() == "error: user name 'chief' is taken"
