@@ -93,7 +93,7 @@ def run(args: argparse.Namespace, *, stdin: TextIO | None = None, stdout: TextIO
     """Run one ``account`` sub-command; returns 0, 2 after bad input, 1 when the database is not ready."""
     from sqlalchemy.exc import OperationalError, ProgrammingError
 
-    from admin.console.account_pages import generate_password
+    from workflow.accounts import generate_password
     from workflow.accounts import AccountExists, AccountNotFound, AccountService, InvalidAccount
     from workflow.cases import utc_now
     from workflow.console_sessions import ConsoleSessions

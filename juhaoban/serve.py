@@ -118,7 +118,7 @@ def ensure_first_administrator(session_factory) -> str | None:
     """
     from sqlalchemy import func, select
 
-    from admin.console.account_pages import generate_password
+    from workflow.accounts import generate_password
     from workflow.accounts import AccountExists, AccountService
     from workflow.models import Account
 

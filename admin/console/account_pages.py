@@ -24,7 +24,6 @@ console page, so the browser keeps no copy).
 from __future__ import annotations
 
 import asyncio
-import secrets
 from dataclasses import dataclass
 from typing import Any, Mapping
 
@@ -35,6 +34,7 @@ from sanic.response import HTTPResponse, redirect
 
 from admin.console.session import PREFIX, SESSION_COOKIE, SESSION_MAX_AGE, page, session_of, set_cookie
 from admin.console.templating import render_page
+from workflow.accounts import generate_password
 from workflow.accounts import (
     LOCKOUT_SECONDS,
     MAX_FAILED_LOGINS,
@@ -52,8 +52,6 @@ ACCOUNTS_PATH = PREFIX + "/accounts"
 PASSWORD_PATH = PREFIX + "/password"
 
 #: Characters of generated passwords: letters and digits without the look-alikes 0 O o 1 l I.
-_ALPHABET = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
-_GROUPS, _GROUP_LENGTH = 4, 4
 
 #: ``?done=`` keys and their messages: (text, kind); kind ``ok`` or ``error`` (the flash's style).
 FLASH_MESSAGES: Mapping[str, tuple[str, str]] = {
@@ -93,19 +91,6 @@ def register(blueprint: Blueprint) -> None:
     blueprint.add_route(disable_account, "/accounts/<account_id:int>/disable", methods=["POST"])
     blueprint.add_route(own_password_form, "/password", methods=["GET"])
     blueprint.add_route(change_own_password, "/password", methods=["POST"])
-
-
-def generate_password() -> str:
-    """A strong initial password from :mod:`secrets`: four groups of four letters and digits joined by ``-``.
-
-    About 93 bits of entropy; no look-alike characters (easy to read out and type); always letters and digits, so it
-    follows :func:`workflow.accounts.check_password_rules`.
-    """
-    while True:
-        groups = ["".join(secrets.choice(_ALPHABET) for _ in range(_GROUP_LENGTH)) for _ in range(_GROUPS)]
-        password = "-".join(groups)
-        if any(c.isdigit() for c in password) and any(c.isalpha() for c in password):
-            return password
 
 
 # --------------------------------------------------------------------------------------------- helpers

@@ -10,7 +10,8 @@ import re
 
 import pytest
 
-from admin.console.account_pages import FLASH_MESSAGES, generate_password
+from admin.console.account_pages import FLASH_MESSAGES
+from workflow.accounts import generate_password
 from admin_support import LEAD_UNIT
 from console_support import PASSWORD
 from workflow.accounts import MAX_FAILED_LOGINS, check_password_rules
