@@ -13,7 +13,7 @@ import importlib
 
 from sanic import Blueprint
 
-#: Page modules, each with ``register(blueprint)``; a module not written yet is skipped.
+#: Page modules, each with ``register(blueprint)``.
 PAGE_MODULES = (
     "admin.console.static_files",
     "admin.console.login",
@@ -29,11 +29,5 @@ def console_blueprint() -> Blueprint:
     """A new blueprint with every console route (one per app)."""
     blueprint = Blueprint("console", url_prefix="/console")
     for name in PAGE_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as error:
-            if error.name != name:
-                raise
-            continue
-        module.register(blueprint)
+        importlib.import_module(name).register(blueprint)
     return blueprint
