@@ -14,7 +14,8 @@ from a fixed dictionary, never the input. A role or scope that may not act gets 
 ``POST /console/cases/<case_id>/phone`` shows the full phone number, for roles that need it
 (:func:`admin.console.access.may_see_full_phone`): the number is read and the view audited in one transaction
 (:func:`workflow.personal_data.record_view`), and the page is rendered with it (never put in a URL). Phone numbers
-inside the description and the transcript are masked too until then; a grid worker never sees them.
+inside the description, the transcript, the audit notes, the result and the rating comment are masked too until
+then; a grid worker never sees them.
 """
 
 from __future__ import annotations
@@ -126,6 +127,7 @@ ROLE_LABELS = {"resident": "群众", "bot": "机器人", "dispatcher": "调度�
 IMPORTANCE_LEVELS = [(1, "一般（10分）"), (2, "较重要（20分）"), (3, "重要（30分）")]
 REJECT_REASONS = [(RejectReason.INVALID.value, "无效反映"), (RejectReason.OUT_OF_SCOPE.value, "不属于受理范围")]
 REJECTION_LABELS = {**dict(REJECT_REASONS), RejectReason.DUPLICATE.value: "重复反映"}
+CHANNEL_LABELS = {"wechat": "微信公众号", "socketio": "网页聊天", "rest": "网页接口", "hotline": "热线电话"}
 RATING_LABELS = {"satisfied": "满意", "basically_satisfied": "基本满意", "unsatisfied": "不满意",
                  "no_rating": "未评价"}
 
@@ -206,7 +208,7 @@ async def _render(request: Request, account: AccountView, view: CaseView, *, ful
                            if not (a.get("kind") == "image" and _web_url(a.get("url")))],
         result_photo_url=view.result_photo if _web_url(view.result_photo) else None,
         full_phone=full_phone, may_unmask=may_see_full_phone(account, view) and view.reporter_phone is not None,
-        history=history, event_labels=EVENT_LABELS, role_labels=ROLE_LABELS,
+        history=[(event, unmask(event.note)) for event in history], event_labels=EVENT_LABELS, role_labels=ROLE_LABELS,
         status_labels={status.value: label for status, label in STATUS_LABELS.items()},
         rejection_label=REJECTION_LABELS.get(view.rejection_reason.value) if view.rejection_reason else None,
         messages=[(m, unmask(m.text)) for m in messages], transcript_ok=transcript_ok,
@@ -218,6 +220,9 @@ async def _render(request: Request, account: AccountView, view: CaseView, *, ful
         choices=filter_choices(reference), importance_levels=IMPORTANCE_LEVELS, reject_reasons=REJECT_REASONS,
         matter_types=[(m.value, m.label) for m in MatterType],
         rating_label=RATING_LABELS.get(view.rating.value) if view.rating else None,
+        rating_comment=unmask(view.rating_comment) if view.rating_comment else None,
+        result=unmask(view.result) if view.result else None,
+        channel_label=CHANNEL_LABELS.get(view.channel, view.channel),
         preselected_category=view.category or view.suggested_category or "",
     )
 
