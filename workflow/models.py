@@ -10,7 +10,8 @@ case_events (audit trail of every transition), case_sequences (per-day case numb
 Migrations: ``0001_case_domain`` (the tables), ``0002_case_lifecycle`` (the closed loop's columns on ``cases``),
 ``0003_notifications_jobs`` (the notifications outbox; the deadline watch's columns on ``cases``), ``0004_api_tokens``,
 ``0005_channels`` (evidence attachments, the shared location and the hotline call of a case; ``hotline_calls``),
-``0006_console`` (console accounts, sessions, log-in events, views of personal data, conversation take-overs).
+``0006_console`` (console accounts, sessions, log-in events, views of personal data, conversation take-overs),
+``0007_grids`` (grids, households, residents and their channel identities).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    UniqueConstraint,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -536,3 +538,124 @@ class ConversationTakeover(Base):
     released_at = Column(UTCDateTime, nullable=True)
     released_by = Column(String(128), nullable=True)
     messages_sent = Column(Integer, nullable=False, default=0, server_default="0")
+
+
+# ---------------------------------------------------------------------- grids and households (migration 0007_grids)
+#: A grid's kind: the county's rule sizes a rural grid (农村网格) at 50–60 households and an urban one (城镇/社区网格)
+#: at about 100 (issue 6; :mod:`workflow.grids`).
+GRID_KINDS = ("rural", "urban")
+#: A resident's place in the household (与户主关系), stored as these codes; the CSV writes them in Chinese.
+RESIDENT_ROLES = ("head", "spouse", "child", "parent", "grandchild", "sibling", "other")
+#: Members of one household the register accepts (a row outside is refused by the import).
+HOUSEHOLD_MEMBERS_MIN, HOUSEHOLD_MEMBERS_MAX = 1, 20
+
+
+class Grid(Base):
+    """A grid (网格) of a village or community: the smallest unit of grid management, with one grid worker.
+
+    The chain is county → township → village/community (``village_code``) → grid → household → resident. ``code``
+    is the county's stable grid code (unique across the county); ``name`` is unique within the village (第一网格).
+    ``worker_account_id`` is the grid worker (网格员, an ``accounts`` row of role ``grid_worker``): one per grid, who
+    also acts as the proxy (帮我办) for the grid's households; None while the post is vacant. ``is_sample`` marks
+    made-up development data (:mod:`workflow.grid_sample`), never mixed with real rows in one village.
+    """
+
+    __tablename__ = "grids"
+    __table_args__ = (
+        CheckConstraint(_in("kind", GRID_KINDS), name="kind"),
+        UniqueConstraint("village_code", "name"),
+    )
+
+    code = Column(String(64), primary_key=True)
+    name = Column(String(64), nullable=False)
+    village_code = Column(String(64), ForeignKey("villages.code"), nullable=False, index=True)
+    kind = Column(String(8), nullable=False)
+    worker_account_id = Column(Integer, ForeignKey("accounts.id", ondelete="SET NULL"), nullable=True, index=True)
+    is_sample = Column(Boolean, nullable=False, default=False)
+
+    village = relationship("Village")
+    worker = relationship("Account")
+    households = relationship("Household", back_populates="grid", order_by="Household.code")
+
+
+class Household(Base):
+    """A household (户) registered in a grid.
+
+    ``code`` is the county's household code (unique). ``head_name`` the head of household (户主), ``member_count``
+    the number of people in the household (1–20; the register's count, which may exceed the residents entered).
+    ``has_elderly`` (an elderly member who needs help: 留守/独居老人), ``has_disabled`` (a disabled member) and
+    ``has_members_away`` (working-age members away: 外出务工) are what the grid worker needs to know for 帮我办
+    (doing errands on the household's behalf); data only, no rule reads them yet.
+    """
+
+    __tablename__ = "households"
+    __table_args__ = (
+        CheckConstraint(
+            f"member_count BETWEEN {HOUSEHOLD_MEMBERS_MIN} AND {HOUSEHOLD_MEMBERS_MAX}", name="member_count"
+        ),
+    )
+
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    code = Column(String(64), nullable=False, unique=True)
+    grid_code = Column(String(64), ForeignKey("grids.code"), nullable=False, index=True)
+    address = Column(String(256), nullable=False)
+    head_name = Column(String(64), nullable=False)
+    member_count = Column(Integer, nullable=False)
+    has_elderly = Column(Boolean, nullable=False, default=False)
+    has_disabled = Column(Boolean, nullable=False, default=False)
+    has_members_away = Column(Boolean, nullable=False, default=False)
+    is_sample = Column(Boolean, nullable=False, default=False)
+
+    grid = relationship("Grid", back_populates="households")
+    residents = relationship(
+        "Resident", back_populates="household", order_by="Resident.id", cascade="all, delete-orphan"
+    )
+
+
+class Resident(Base):
+    """A person of a household. Personal data kept to the minimum the grid worker needs.
+
+    ``phone`` is stored normalised (:func:`workflow.phones.normalize_phone`) and indexed (a resident is found by
+    the number they call from). ``id_card_last4`` holds at most the last 4 characters of the ID card (for the grid
+    worker to confirm identity on the phone); full ID numbers are never stored. ``role`` is the relation to the
+    head (:data:`RESIDENT_ROLES`). A resident is identified within the household by ``name`` (unique there).
+    """
+
+    __tablename__ = "residents"
+    __table_args__ = (
+        CheckConstraint(_in("role", RESIDENT_ROLES), name="role"),
+        CheckConstraint("id_card_last4 IS NULL OR length(id_card_last4) = 4", name="id_card_last4"),
+        UniqueConstraint("household_id", "name"),
+    )
+
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    household_id = Column(Integer, ForeignKey("households.id", ondelete="CASCADE"), nullable=False, index=True)
+    name = Column(String(64), nullable=False)
+    phone = Column(String(32), nullable=True, index=True)
+    id_card_last4 = Column(String(4), nullable=True)
+    role = Column(String(16), nullable=False)
+    is_sample = Column(Boolean, nullable=False, default=False)
+
+    household = relationship("Household", back_populates="residents")
+    channels = relationship(
+        "ResidentChannel", back_populates="resident", order_by="ResidentChannel.id", cascade="all, delete-orphan"
+    )
+
+
+class ResidentChannel(Base):
+    """A channel identity bound to a resident: the sender id the bot sees (WeChat openid, web chat id, …).
+
+    ``channel`` is Rasa's input channel name (``wechat``, ``socketio``, ``rest``, ``hotline``); ``sender_id`` is
+    unique per channel, so one conversation belongs to at most one resident (:func:`workflow.grids.bind_channel`).
+    """
+
+    __tablename__ = "resident_channels"
+    __table_args__ = (UniqueConstraint("channel", "sender_id"),)
+
+    id = Column(Integer, primary_key=True, autoincrement=True)
+    resident_id = Column(Integer, ForeignKey("residents.id", ondelete="CASCADE"), nullable=False, index=True)
+    channel = Column(String(32), nullable=False)
+    sender_id = Column(String(255), nullable=False)
+    bound_at = Column(UTCDateTime, nullable=False)
+
+    resident = relationship("Resident", back_populates="channels")
