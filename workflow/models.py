@@ -659,3 +659,5 @@ class ResidentChannel(Base):
     bound_at = Column(UTCDateTime, nullable=False)
 
     resident = relationship("Resident", back_populates="channels")
+
+from workflow import points_models  # noqa: E402,F401  (points tables, migration 0008)
