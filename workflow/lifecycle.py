@@ -29,6 +29,10 @@ Decisions (county practice as we understand it; change them here, once):
   80% of the wall-clock span from now to the deadline, :func:`workflow.deadlines.deadline_warning_at`) and clears
   ``warned_at``/``overdue_at``, so the deadline jobs (:mod:`workflow.jobs`) may warn and mark it again. Re-assigning
   a returned case keeps the round (and its deadline).
+- Points (:mod:`workflow.points`): accepting a report awards its reporter 10/20/30 points by importance level in the
+  acceptance's transaction (auto-accept and emergencies too); rejecting it after acceptance reverses that award in
+  the reject's transaction. Both are idempotent on their ledger source; the points sentence is appended to the
+  step's own message to the resident (one message per step and resident).
 - Every action enqueues its notifications (:func:`workflow.case_messages.notify_transition`) in its own
   transaction: a message exists exactly when the change was committed.
 """
@@ -60,6 +64,7 @@ from workflow.exceptions import (
 )
 from workflow.models import Case, CaseEvent
 from workflow.case_messages import notify_transition
+from workflow.points import PointsLedger
 from workflow.settings import DEFAULT_AUTO_ACCEPT_THRESHOLD
 from workflow.status import CaseStatus
 from workflow.transitions import (
@@ -113,6 +118,8 @@ class CaseLifecycle:
         auto_accept_threshold: See :meth:`auto_accept`; 0–1.
         rating_window: See :meth:`close_unrated`.
         warning_fraction: Share (0–1) of a round's span after which the deadline job warns the lead unit.
+        points: The points ledger acceptance awards on and rejection reverses on; default one with
+            ``data/points/policy.yml``.
 
     Raises:
         ValueError: ``auto_accept_threshold`` or ``warning_fraction`` is outside 0–1.
@@ -137,6 +144,7 @@ class CaseLifecycle:
         auto_accept_threshold: float = DEFAULT_AUTO_ACCEPT_THRESHOLD,
         rating_window: dt.timedelta = DEFAULT_RATING_WINDOW,
         warning_fraction: float = DEFAULT_WARNING_FRACTION,
+        points: PointsLedger | None = None,
     ) -> None:
         if not 0.0 <= auto_accept_threshold <= 1.0:
             raise ValueError(f"auto_accept_threshold must be between 0 and 1, got {auto_accept_threshold!r}")
@@ -149,6 +157,7 @@ class CaseLifecycle:
         self._threshold = auto_accept_threshold
         self._rating_window = rating_window
         self._warning_fraction = warning_fraction
+        self._points = points or PointsLedger(session_factory, clock=self._clock)
 
     @property
     def session_factory(self) -> sessionmaker:
@@ -529,7 +538,12 @@ class CaseLifecycle:
                 # that same conversation turn; the outbox keeps the record without pushing it again.
                 resident_told = actor.role is ActorRole.RESIDENT or (
                     resident_present and chosen is E.ACCEPTED and actor.role in (ActorRole.SYSTEM, ActorRole.BOT))
-                notify_transition(session, case.id, view, chosen, outcome.note, now, resident_told=resident_told)
+                told = notify_transition(session, case.id, view, chosen, outcome.note, now,
+                                         resident_told=resident_told)
+                if chosen is E.ACCEPTED:
+                    self._points.award_for_case(session, case, now, step_messages=told)
+                elif chosen is E.REJECTED:
+                    self._points.reverse_for_case(session, case, now, step_messages=told)
         except StaleDataError:
             raise ConcurrentUpdate(
                 f"case {wanted} was changed by somebody else meanwhile; nothing was written",

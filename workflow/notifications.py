@@ -71,6 +71,11 @@ class NotificationKind(str, Enum):
     CLOSED_AFTER_REVIEW = "closed_after_review"
     DEADLINE_WARNING = "deadline_warning"
     OVERDUE = "overdue"
+    # Points (issue 6, workflow/points.py and workflow/mall.py): points credited, a report's points taken back,
+    # an uncollected redemption returned and its points refunded.
+    POINTS_AWARDED = "points_awarded"
+    POINTS_REVERSED = "points_reversed"
+    REDEMPTION_RETURNED = "redemption_returned"
 
 
 @dataclass(frozen=True)

@@ -75,6 +75,7 @@ def test_the_resident_hears_of_acceptance_with_the_unit_and_the_deadline(lifecyc
     )  # fmt: skip
     assert message.text == (
         f"您反映的问题已受理，工单号{case_id}，由县生态环境分局办理，办理时限为2026年12月9日(星期三)17:30前。"
+        "本次反映获得20积分。当前积分余额20分。"  # the level-2 award (workflow/points.py), told with the acceptance
     )
     assert dt.datetime.fromisoformat(message.data["deadline"]) == dt.datetime(2026, 12, 9, 17, 30, tzinfo=SHANGHAI)
     assert message.delivered_at is None and message.attempts == 0
