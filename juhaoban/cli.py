@@ -1,5 +1,5 @@
-"""The ``juhaoban`` command: ``serve``, ``train``, ``migrate``, ``token``, ``account``, ``replay``, ``eval``,
-``import-calls``, ``wechat-menu``."""
+"""The ``juhaoban`` command: ``serve``, ``train``, ``migrate``, ``token``, ``account``, ``grids``, ``replay``,
+``eval``, ``import-calls``, ``wechat-menu``."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import List, Optional
 
 from juhaoban.accounts_cli import add_parser as add_account_parser
+from juhaoban.grids_cli import add_parser as add_grids_parser
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -43,6 +44,7 @@ def _parser() -> argparse.ArgumentParser:
     revoke.add_argument("id", type=int)
 
     add_account_parser(commands)  # console accounts: create (the first administrator), list, unlock, reset, disable
+    add_grids_parser(commands)  # the grid register: import, export, sample data
 
     replay = commands.add_parser("replay", help="drive a CSV's texts through the REST channel as residents")
     replay.add_argument("file", type=Path)
@@ -96,6 +98,10 @@ def main(argv: Optional[List[str]] = None) -> int:
         from juhaoban.accounts_cli import run as run_accounts
 
         return run_accounts(args)
+    if args.command == "grids":
+        from juhaoban.grids_cli import run as run_grids
+
+        return run_grids(args)
     if args.command == "replay":
         from juhaoban.replay import run
 
