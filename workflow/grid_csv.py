@@ -7,27 +7,23 @@ format, so export → import changes nothing.
 
 Columns (the Chinese header, or the code in brackets; order free, unknown columns ignored with a warning):
 
-=================  ======================  ===============================================================
-header             code                    value
-=================  ======================  ===============================================================
-乡镇               ``township``            optional; checked against the village's township when given
-村/社区            ``village``             the village or community's name or alias
-村/社区编码        ``village_code``        ``villages.code``; wins over the name (which must then match it)
-网格编码           ``grid_code``           required, ≤ 64 characters, unique across the county
-网格名称           ``grid_name``           required (第一网格), unique within the village
-网格类型           ``grid_kind``           农村 (``rural``) or 城镇 (``urban``; 社区 accepted)
-网格员账号         ``worker``              a console ``grid_worker`` account's user name of that village; empty: none
-户编码             ``household_code``      empty on a grid-only row; ≤ 64 characters, unique across the county
-户主姓名           ``head_name``           required with a household
-住址               ``address``             required with a household
-户人数             ``member_count``        required with a household: 1–20
-有老人 / 有残疾人 / 有外出人员  ``has_elderly`` …  是/否 (also 1/0, Y/N, √); empty: 否 — what 帮我办 needs to know
-姓名               ``name``                the resident; empty on a household-only row
-与户主关系         ``role``                户主, 配偶, 子女, 父母, 孙子女, 兄弟姐妹, 其他 (and common variants)
-联系电话           ``phone``               optional; a mainland mobile or landline, stored normalised
-身份证后四位       ``id_card_last4``       optional; the last 4 characters only (a full ID number: only its last
-                                           4 are kept, with a warning — full numbers are never stored)
-=================  ======================  ===============================================================
+- 乡镇 (``township``): optional; checked against the village's township when given.
+- 村/社区 (``village``): the village or community's name or alias.
+- 村/社区编码 (``village_code``): ``villages.code``; wins over the name (which must then match it).
+- 网格编码 (``grid_code``): required, ≤ 64 characters, unique across the county.
+- 网格名称 (``grid_name``): required (第一网格), unique within the village.
+- 网格类型 (``grid_kind``): 农村 (``rural``) or 城镇 (``urban``; 社区 accepted).
+- 网格员账号 (``worker``): the user name of a console ``grid_worker`` account of that village; empty: no worker.
+- 户编码 (``household_code``): empty on a grid-only row; ≤ 64 characters, unique across the county.
+- 户主姓名 (``head_name``), 住址 (``address``): required with a household.
+- 户人数 (``member_count``): required with a household, 1–20.
+- 有老人 (``has_elderly``), 有残疾人 (``has_disabled``), 有外出人员 (``has_members_away``): 是/否 (also 1/0, Y/N, √);
+  empty: 否. What 帮我办 needs to know.
+- 姓名 (``name``): the resident; empty on a household-only row.
+- 与户主关系 (``role``): 户主, 配偶, 子女, 父母, 孙子女, 兄弟姐妹, 其他 (and common variants: 妻子, 儿子, 孙女 …).
+- 联系电话 (``phone``): optional; a mainland mobile or landline, stored normalised (:func:`workflow.phones.normalize_phone`).
+- 身份证后四位 (``id_card_last4``): optional; the last 4 characters only (a full ID number: only its last 4 are
+  kept, with a warning — full numbers are never stored).
 
 Required columns: 网格编码, 网格名称, 网格类型 and 村/社区编码 or 村/社区; with 户编码 also 户主姓名, 住址, 户人数; with
 姓名 also 户编码 and 与户主关系. An optional column that is absent leaves that field unchanged (a file without
