@@ -333,3 +333,12 @@ def test_a_custom_policy_reaches_the_lifecycle(case_service, session_factory, ca
     lifecycle = CaseLifecycle(session_factory, calendar, clock=clock, points=points)
     accepted(case_service, lifecycle, 3)
     assert points.balance(HOLDER) == 3
+
+
+def test_a_report_a_unit_returned_and_the_dispatcher_then_rejects_is_reversed(case_service, lifecycle, ledger):
+    case_id = accepted(case_service, lifecycle, 2)
+    lifecycle.assign(case_id, DISPATCHER)
+    lifecycle.return_case(case_id, Actor.unit("county_ecology", "staff-zhang"), reason="现场核实无此事")
+    lifecycle.reject(case_id, DISPATCHER, reason="invalid", note="经核实不属实")
+    assert ledger.balance(HOLDER) == 0
+    assert [(e.kind, e.amount) for e in ledger.entries(HOLDER)] == [("reversal", -20), ("report", 20)]
