@@ -50,8 +50,11 @@ def normalize_phone(raw: str) -> str:
     raise ValueError(f"not a mainland mobile or landline number: {raw!r}")
 
 
-_MASK_MOBILE = re.compile(r"(?<!\d)(1[3-9]\d)(\d{4})(\d{4})(?!\d)")
-_MASK_LANDLINE = re.compile(r"(?<!\d)(0\d{2,3}-?)(\d{3,4})(\d{4})(?!\d)")
+_FULL_WIDTH_DIGITS = {0xFF10 + i: ord("0") + i for i in range(10)}
+# Residents write numbers in groups too ("138-1234-9999", "139 8765 4321", "+86 138…"): one space or dash between
+# the groups of 3-4-4 (and after an area code) is part of the number.
+_MASK_MOBILE = re.compile(r"(?<![\d])(1[3-9]\d[ \-]?)(\d{4})([ \-]?\d{4})(?![\d])")
+_MASK_LANDLINE = re.compile(r"(?<![\d])(0\d{2,3}[ \-]?)(\d{3,4})(\d{4})(?![\d])")
 
 
 def mask_phone(phone: str) -> str:
@@ -72,8 +75,10 @@ def mask_phone(phone: str) -> str:
 def mask_phones_in(text: str) -> str:
     """``text`` with every mainland mobile and landline number in it masked as :func:`mask_phone` does.
 
-    For log lines and free text (a case description may quote a number): digits that are part of a longer number
-    (an id, a timestamp) are left alone.
+    For log lines and free text (a case description may quote a number): grouped numbers (``138-1234-9999``,
+    ``139 8765 4321``) and full-width digits are masked too; digits that are part of a longer number (an id, a
+    timestamp) are left alone. Full-width digits come back as ASCII digits.
     """
-    text = _MASK_MOBILE.sub(lambda m: f"{m.group(1)}****{m.group(3)}", text or "")
+    text = (text or "").translate(_FULL_WIDTH_DIGITS)  # "１３８…" is a number too (shown as ASCII digits after)
+    text = _MASK_MOBILE.sub(lambda m: f"{m.group(1)}****{m.group(3)}", text)
     return _MASK_LANDLINE.sub(lambda m: f"{m.group(1)}{'*' * len(m.group(2))}{m.group(3)}", text)

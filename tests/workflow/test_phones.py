@@ -39,3 +39,19 @@ def test_it_normalises_mainland_numbers(raw, normalised):
 def test_it_rejects_other_numbers(raw):
     with pytest.raises(ValueError):
         normalize_phone(raw)
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("联系我 138-1234-9999", "联系我 138-****-9999"),
+        ("有事打我电话 139 8765 4321", "有事打我电话 139 **** 4321"),
+        ("电话１３８１２３４５６７８", "电话138****5678"),
+        ("0319-5123456", "0319-***3456"),
+        ("工单 JL20261206-0001，时间 20261206123456789", "工单 JL20261206-0001，时间 20261206123456789"),
+    ],
+)
+def test_numbers_written_in_groups_or_full_width_are_masked_in_free_text(text, masked):
+    from workflow.phones import mask_phones_in
+
+    assert mask_phones_in(text) == masked
