@@ -22,6 +22,8 @@ script callers (``Accept: application/json``) get ``{"ok": …}`` instead.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import urllib.parse
 from typing import Any
 
 from sanic import Blueprint
@@ -34,6 +36,7 @@ from admin.console.session import page, session_of
 from admin.console.templating import SHANGHAI, render_page
 from admin.rasa_client import InvalidStaffMessage, RasaRefused, RasaUnavailable, UnaddressableConversation
 from workflow.accounts import AccountRole
+from workflow.phones import mask_phones_in
 from workflow.takeovers import AlreadyTakenOver, NotTakenOver
 
 ROLES = (AccountRole.DISPATCHER, AccountRole.ADMIN)
@@ -60,6 +63,7 @@ ERRORS = {
     "rasa_unavailable": "暂时连接不上机器人服务，操作未执行，请稍后重试。",
     "rasa_refused": "消息未能送达居民（渠道拒绝或会话不存在），操作未执行。",
     "unaddressable": "该会话的标识无法通过机器人接口访问，无法接管。",
+    "no_conversation": "没有这个会话（居民还没有发过消息），无法接管。",
     "empty_message": "消息不能为空，最长 2000 字。",
     "unknown_canned_reply": "没有这个常用回复代码，请从右侧列表中选择。",
 }
@@ -73,6 +77,16 @@ def register(blueprint: Blueprint) -> None:
     blueprint.add_route(take_over, "/conversations/<sender_id:str>/takeover", methods=["POST"])
     blueprint.add_route(send, "/conversations/<sender_id:str>/send", methods=["POST"])
     blueprint.add_route(hand_back, "/conversations/<sender_id:str>/handback", methods=["POST"])
+
+
+def _sender(raw: str) -> str:
+    """The conversation id from the path (decoded: ``%E7%8E%8B`` is ``王``)."""
+    return urllib.parse.unquote(raw)
+
+
+def _masked(message: Any) -> Any:
+    """A message with phone numbers masked: conversations are lists; a full number is only on the case page, audited."""
+    return dataclasses.replace(message, text=mask_phones_in(message.text))
 
 
 def _message_dict(message: Any) -> dict[str, Any]:
@@ -89,6 +103,8 @@ async def conversation_list(request: Request) -> HTTPResponse:
     conversations = await asyncio.to_thread(request.app.ctx.tracker.list_active, now, within_seconds=ACTIVE_SECONDS,
                                             limit=LIST_LIMIT, include=tuple(takeovers))
     conversations = sorted(conversations, key=lambda c: (not c.needs_person, -c.last_active.timestamp()))
+    conversations = [dataclasses.replace(c, last_messages=tuple(_masked(m) for m in c.last_messages))
+                     for c in conversations]
     return render_page(request, "conversations.html", conversations=conversations, takeovers=takeovers,
                        hours=ACTIVE_SECONDS // 3600)
 
@@ -98,12 +114,13 @@ async def _state(request: Request, sender_id: str) -> dict[str, Any]:
     messages = await asyncio.to_thread(tracker.transcript, sender_id)
     takeover = await asyncio.to_thread(request.app.ctx.takeovers.current, sender_id)
     channel = await asyncio.to_thread(tracker.channel_of, sender_id)
-    return {"messages": messages[-TRANSCRIPT_LIMIT:], "takeover": takeover, "channel": channel}
+    return {"messages": [_masked(m) for m in messages[-TRANSCRIPT_LIMIT:]], "takeover": takeover, "channel": channel}
 
 
 @page(*ROLES)
 async def conversation_page(request: Request, sender_id: str) -> HTTPResponse:
     """One conversation with its controls."""
+    sender_id = _sender(sender_id)
     state = await _state(request, sender_id)
     summary = await asyncio.to_thread(request.app.ctx.tracker.summary, sender_id)
     # Rasa ends a pause by itself when a new session starts (120 min of silence): the claim is then stale.
@@ -121,6 +138,7 @@ async def conversation_page(request: Request, sender_id: str) -> HTTPResponse:
 @page(*ROLES)
 async def conversation_messages(request: Request, sender_id: str) -> HTTPResponse:
     """The transcript and take-over state as JSON, for the page's refresh."""
+    sender_id = _sender(sender_id)
     state = await _state(request, sender_id)
     takeover = state["takeover"]
     return json({"messages": [_message_dict(m) for m in state["messages"]],
@@ -134,7 +152,7 @@ def _answer(request: Request, sender_id: str, *, done: str | None = None, error:
                      "message": DONE.get(done or "") or ERRORS.get(error or "")}, status=200 if error is None else 409,
                     ensure_ascii=False)
     query = f"done={done}" if done else f"error={error}"
-    return redirect(f"/console/conversations/{sender_id}?{query}", status=303)
+    return redirect(f"/console/conversations/{urllib.parse.quote(sender_id, safe='')}?{query}", status=303)
 
 
 def _rasa_error(exception: Exception) -> str:
@@ -148,8 +166,11 @@ def _rasa_error(exception: Exception) -> str:
 @page(*ROLES)
 async def take_over(request: Request, sender_id: str) -> HTTPResponse:
     """Claim the conversation, pause the bot, announce the staff member."""
+    sender_id = _sender(sender_id)
     me = session_of(request).account
     takeovers = request.app.ctx.takeovers
+    if await asyncio.to_thread(request.app.ctx.tracker.summary, sender_id) is None:
+        return _answer(request, sender_id, error="no_conversation")  # nobody to talk to: never claim a void
     channel = await asyncio.to_thread(request.app.ctx.tracker.channel_of, sender_id)
     try:
         await asyncio.to_thread(takeovers.take, sender_id, channel=channel, account_id=me.id,
@@ -177,6 +198,7 @@ async def _holder_check(request: Request, sender_id: str) -> tuple[Any, str | No
 @page(*ROLES)
 async def send(request: Request, sender_id: str) -> HTTPResponse:
     """Send the holder's message (a canned reply expanded) to the resident through their channel."""
+    sender_id = _sender(sender_id)
     me = session_of(request).account
     takeover, error = await _holder_check(request, sender_id)
     if error:
@@ -204,6 +226,7 @@ async def send(request: Request, sender_id: str) -> HTTPResponse:
 @page(*ROLES)
 async def hand_back(request: Request, sender_id: str) -> HTTPResponse:
     """Resume the bot (it tells the resident), then release the claim."""
+    sender_id = _sender(sender_id)
     me = session_of(request).account
     takeover, error = await _holder_check(request, sender_id)
     if error:

@@ -8,11 +8,13 @@ broken page fails its test instead of showing a blank. Filters:
 - ``iso``: an aware datetime as ISO 8601 (for ``data-`` attributes read by ``console.js``).
 - ``masked_phone``: a phone number with its middle digits hidden (:func:`workflow.phones.mask_phone`).
 - ``duration``: seconds as ``3天4小时``/``2小时5分``/``5分钟``.
+- ``segment``: a value made safe as one URL path segment (``/`` and spaces encoded too, unlike ``urlencode``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import urllib.parse
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -81,6 +83,7 @@ def make_environment(template_dir: Path = TEMPLATE_DIR) -> Environment:
     environment.filters["iso"] = _iso
     environment.filters["masked_phone"] = _masked
     environment.filters["duration"] = duration_text
+    environment.filters["segment"] = lambda value: urllib.parse.quote(str(value), safe="")
     environment.globals["asset_url"] = asset_url
     return environment
 

@@ -187,3 +187,33 @@ async def test_units_and_grid_workers_see_no_conversations(open_browser, account
         client = await open_browser(username)
         page = await client.get("/console/conversations")
         assert page.status == 403 and SENDER not in page.text
+
+
+async def test_phone_numbers_in_conversations_are_masked_for_everyone(open_browser, accounts, store, clock):
+    events = resident_conversation(clock, asks_for_person=True)
+    at = events[-1].timestamp + 1
+    events += [UserUttered("有事打我电话 139 8765 4321 或 13812345678", {"name": "inform", "confidence": 0.9},
+                           timestamp=at, input_channel="wechat")]
+    await save(store, events)
+    client = await open_browser("admin1")
+    listing = await client.get("/console/conversations")
+    page = await client.get(f"/console/conversations/{SENDER}")
+    status, body = await client.get_json(f"/console/conversations/{SENDER}/messages.json")
+    for text in (listing.text, page.text, str(body)):
+        assert "8765" not in text and "13812345678" not in text
+    assert "139 **** 4321" in page.text and "138****5678" in page.text
+
+
+async def test_a_conversation_nobody_started_cannot_be_taken_over(open_browser, accounts, rasa):
+    client = await open_browser("wangfang")
+    page = await client.post("/console/conversations/nobody-here/takeover")
+    assert "没有这个会话" in page.text and rasa.sent == []
+
+
+async def test_a_sender_id_with_chinese_and_spaces_is_decoded(open_browser, accounts, store, clock):
+    await store.save(DialogueStateTracker.from_events("王五 test", resident_conversation(clock, asks_for_person=True)))
+    client = await open_browser("wangfang")
+    listing = await client.get("/console/conversations")
+    assert "/console/conversations/%E7%8E%8B%E4%BA%94%20test" in listing.text
+    page = await client.get("/console/conversations/%E7%8E%8B%E4%BA%94%20test")
+    assert "会话 <span class=\"text\">王五 test</span>" in page.text and "转人工" in page.text
