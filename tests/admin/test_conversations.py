@@ -19,9 +19,9 @@ from rasa.shared.core.events import (
     UserUtteranceReverted,
 )
 from rasa.shared.core.trackers import DialogueStateTracker
-from sqlalchemy.engine import make_url
 
 from admin.conversations import ConversationMessage, TrackerConversations
+from tracker_support import tracker_store
 
 NOW = dt.datetime(2026, 11, 30, 1, 30, tzinfo=dt.timezone.utc)
 T0 = NOW.timestamp() - 600  # ten minutes ago
@@ -29,18 +29,9 @@ TAKE_OVER = "您好，巨好办工作人员（调度员王芳）已接入，接�
 DEFAULT = "抱歉，我没太看明白。"
 
 
-def _store(database_url: str) -> SQLTrackerStore:
-    """Rasa's SQL tracker store on the test database, configured as juhaoban/serve.py configures it."""
-    url = make_url(database_url)
-    if url.get_backend_name() == "sqlite":
-        return SQLTrackerStore(dialect="sqlite", db=url.database)
-    return SQLTrackerStore(dialect="postgresql", host=url.host, port=url.port or 5432, db=url.database,
-                           username=url.username, password=url.password)
-
-
 @pytest.fixture
 def store(database_url):
-    store = _store(database_url)
+    store = tracker_store(database_url)
     yield store
     store.engine.dispose()
 

@@ -15,23 +15,15 @@ from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.events import ActionExecuted, BotUttered, Event, SessionStarted, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from sanic import Sanic, response
-from sqlalchemy.engine import make_url
 
 from admin.app import create_app
 from console_support import ConsoleBrowser
 from sanic_support import serving
+from tracker_support import tracker_store
 from workflow.settings import Settings
 
 DATA_DIR = Path(__file__).resolve().parents[3] / "data"
 SENDER = "oWx-resident-7"
-
-
-def tracker_store(database_url: str) -> SQLTrackerStore:
-    url = make_url(database_url)
-    if url.get_backend_name() == "sqlite":
-        return SQLTrackerStore(dialect="sqlite", db=url.database)
-    return SQLTrackerStore(dialect="postgresql", host=url.host, port=url.port or 5432, db=url.database,
-                           username=url.username, password=url.password)
 
 
 class StandInRasa:
