@@ -11,7 +11,9 @@ Migrations: ``0001_case_domain`` (the tables), ``0002_case_lifecycle`` (the clos
 ``0003_notifications_jobs`` (the notifications outbox; the deadline watch's columns on ``cases``), ``0004_api_tokens``,
 ``0005_channels`` (evidence attachments, the shared location and the hotline call of a case; ``hotline_calls``),
 ``0006_console`` (console accounts, sessions, log-in events, views of personal data, conversation take-overs),
-``0007_grids`` (grids, households, residents and their channel identities).
+``0007_grids`` (grids, households, residents and their channel identities), ``0008_points``
+(:mod:`workflow.points_models`), ``0009_grid_work`` (a case's kind, grid and grid-worker assignee; grid workers'
+chats and binding codes: :mod:`workflow.grid_work_models`).
 """
 
 from __future__ import annotations
@@ -63,6 +65,9 @@ ACTOR_ROLES = tuple(role.value for role in ActorRole)
 RATINGS = tuple(rating.value for rating in Rating)
 REJECT_REASONS = tuple(reason.value for reason in RejectReason)
 TOWNSHIP_KINDS = ("镇", "乡")
+#: What a case is (migration 0009): a resident's report, a grid worker's patrol report (巡查上报), or a 帮我办 request
+#: that a grid worker handles on a resident's behalf (:mod:`workflow.cases`, :mod:`workflow.grid_work`).
+CASE_KINDS = ("report", "patrol", "proxy")
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
@@ -212,6 +217,9 @@ class Case(Base):
         Index("ix_cases_status_warn_at", "status", "warn_at"),
         Index("ix_cases_status_deadline", "status", "deadline"),
         Index("ix_cases_status_resolved_at", "status", "resolved_at"),
+        Index("ix_cases_grid_code", "grid_code"),
+        Index("ix_cases_assignee_account_id", "assignee_account_id"),
+        Index("ix_cases_kind_created_at", "kind", "created_at"),
     )
 
     id = Column(Integer, primary_key=True, autoincrement=True)
@@ -259,6 +267,16 @@ class Case(Base):
     longitude = Column(Float, nullable=True)
     location_label = Column(String(256), nullable=True)
     call_id = Column(String(64), nullable=True, index=True)
+    # Grid work (migration 0009, issue 6): the case's kind (CASE_KINDS; validated in workflow.cases, no CHECK: see the
+    # migration), its grid (workflow.grids.grid_for_case, None when the rule cannot settle it), the grid worker a
+    # 帮我办 case is assigned to, whom the request is for (as said), and the first response the worker owes
+    # (due within 2 working days: data/calendar/deadline_policy.yml).
+    kind = Column(String(16), nullable=False, default="report", server_default="report")
+    grid_code = Column(String(64), ForeignKey("grids.code"), nullable=True)
+    assignee_account_id = Column(Integer, ForeignKey("accounts.id"), nullable=True)
+    beneficiary = Column(Text, nullable=True)
+    first_response_due = Column(UTCDateTime, nullable=True)
+    first_response_at = Column(UTCDateTime, nullable=True)
     version = Column(Integer, nullable=False, default=1)
 
     __mapper_args__ = {"version_id_col": version}
@@ -268,6 +286,8 @@ class Case(Base):
     township = relationship("Township")
     village = relationship("Village")
     lead_unit = relationship("Unit")
+    grid = relationship("Grid", foreign_keys=[grid_code])
+    assignee = relationship("Account", foreign_keys=[assignee_account_id])
     events = relationship(
         "CaseEvent", back_populates="case", order_by="CaseEvent.id", cascade="all, delete-orphan"
     )
@@ -383,7 +403,7 @@ class ApiToken(Base):
 # ---------------------------------------------------------------------- notifications outbox (migration 0003)
 #: Who a notification is for: a resident (``recipient_id`` = the channel's sender id), a unit (its unit code) or the
 #: county dispatch centre (``recipient_id`` = ``dispatch``).
-RECIPIENT_ROLES = ("resident", "unit", "dispatcher")
+RECIPIENT_ROLES = ("resident", "unit", "dispatcher", "grid_worker")
 
 
 class Notification(Base):
@@ -661,3 +681,4 @@ class ResidentChannel(Base):
     resident = relationship("Resident", back_populates="channels")
 
 from workflow import points_models  # noqa: E402,F401  (points tables, migration 0008)
+from workflow import grid_work_models  # noqa: E402,F401  (grid workers' chats and binding codes, migration 0009)

@@ -150,6 +150,8 @@ class MallRedemption(Base):
         CheckConstraint("points > 0", name="points"),
         Index("ix_mall_redemptions_holder_id_id", "holder_id", "id"),
         Index("ix_mall_redemptions_status_collect_until", "status", "collect_until"),
+        # Migration 0009: the client's idempotency key (Mall.redeem(request_id=…)), unique per holder.
+        Index("uq_mall_redemptions_holder_id_request_id", "holder_id", "request_id", unique=True),
     )
 
     id = Column(Integer, primary_key=True, autoincrement=True)
@@ -165,3 +167,4 @@ class MallRedemption(Base):
     collected_at = Column(UTCDateTime, nullable=True)
     collected_by = Column(String(128), nullable=True)
     returned_at = Column(UTCDateTime, nullable=True)
+    request_id = Column(String(64), nullable=True)

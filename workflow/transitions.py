@@ -48,6 +48,7 @@ class ActorRole(str, Enum):
     DISPATCHER = "dispatcher"
     UNIT = "unit"
     SYSTEM = "system"
+    GRID_WORKER = "grid_worker"
 
 
 @dataclass(frozen=True)
