@@ -1,4 +1,5 @@
-"""Delivers residents' notifications (case accepted, resolved with a request to rate, …) through the bot.
+"""Delivers residents' and grid workers' notifications (case accepted, resolved with a request to rate, a new case
+in the worker's grid, …) through the bot.
 
 Notifications are written by ``workflow`` into the ``notifications`` outbox in the same transaction as the case
 change (:mod:`workflow.notifications`). This deliverer claims residents' pending ones and, for each, calls Rasa::
@@ -11,6 +12,9 @@ so the bot says it (``actions/notify.py``) on the channel the resident used and 
 conversation's tracker (DESIGN.md: outbound messages go back through Rasa, not behind its back). A channel that
 cannot push (the REST channel) gets Rasa's collecting output channel; its clients read the same messages from
 ``GET /api/residents/{sender}/messages``.
+
+A grid worker's message (recipient role ``grid_worker``: the sender id and channel of a chat bound to the worker,
+issue 6) is delivered exactly like a resident's: the same intent on the worker's channel and sender id.
 
 Delivery is at least once: a row is claimed with a lease (two deliverers never take the same row), marked
 delivered on HTTP 2xx, retried with backoff on 5xx or a network error, and given up at once on a 4xx (the request
@@ -27,7 +31,7 @@ from typing import Optional
 
 import requests
 
-from workflow.notifications import NotificationView, Outbox, Recipient
+from workflow.notifications import CHAT_RECIPIENTS, NotificationView, Outbox
 
 logger = logging.getLogger(__name__)
 
@@ -46,7 +50,7 @@ class DeliveryResult:
 
 
 class RasaDelivery:
-    """Pushes residents' notifications into their conversations through Rasa's HTTP API.
+    """Pushes residents' and grid workers' notifications into their conversations through Rasa's HTTP API.
 
     Args:
         outbox: The notifications outbox.
@@ -77,9 +81,10 @@ class RasaDelivery:
         return url, {"name": CASE_UPDATE_INTENT, "entities": entities}
 
     def deliver_batch(self, limit: int = 50) -> DeliveryResult:
-        """Claims up to ``limit`` residents' notifications and delivers each; never raises for one message."""
+        """Claims up to ``limit`` residents' and grid workers' notifications and delivers each; never raises for one
+        message."""
         delivered = retried = given_up = 0
-        for notification in self._outbox.pending(limit, recipient_roles=[Recipient.RESIDENT]):
+        for notification in self._outbox.pending(limit, recipient_roles=list(CHAT_RECIPIENTS)):
             url, body = self.request_for(notification)
             try:
                 response = self._http.post(url, json=body, timeout=self._timeout)

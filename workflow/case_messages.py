@@ -22,6 +22,10 @@ overdue             —                                                   the di
 =================== =================================================== ==========================================
 
 Dispatchers are one recipient, :data:`DISPATCH`; a unit is its unit code. Auto-closing an unrated case tells nobody.
+
+帮我办 (``proxy`` cases, issue 6) speak of the request and whom it is for: the grid worker's acknowledgement and each
+note (``proxy_response``: 网格员刘某某已联系…) and the result (``resolved``, with the same request to rate) go to the
+requester. What filing tells the requester and the grid worker is :mod:`workflow.grid_cases`.
 """
 
 from __future__ import annotations
@@ -70,7 +74,8 @@ def notify_transition(
     Returns:
         The rows added (none for steps nobody is told about).
     """
-    builders = _TRANSITION_MESSAGES.get(CaseEventType(event), ())
+    event = CaseEventType(event)
+    builders = (_PROXY_MESSAGES.get(event) if view.is_proxy else None) or _TRANSITION_MESSAGES.get(event, ())
     rows = [_enqueue_message(session, case_pk, view, build(view, note), now) for build in builders]
     if resident_told:
         for row in rows:
@@ -239,7 +244,40 @@ def _closed_after_review(view: CaseView, note: str) -> _Message:
     return _Message(NotificationKind.CLOSED_AFTER_REVIEW, Recipient.RESIDENT, text, {"reason": note})
 
 
+def _proxy_who(view: CaseView) -> str:
+    return f"网格员{view.assignee_name}" if view.assignee_name else view.lead_unit.name
+
+
+def _proxy_subject(view: CaseView) -> str:
+    return f"您为{view.beneficiary or '您的家人'}申请的帮我办（工单{view.case_id}）"
+
+
+def _proxy_acknowledged(view: CaseView, note: str) -> _Message:
+    said = f"：{_sentence(note)}" if note.strip() else "，正在为您办理。"
+    text = f"{_proxy_subject(view)}，{_proxy_who(view)}已接手{said}"
+    return _Message(NotificationKind.PROXY_RESPONSE, Recipient.RESIDENT, text, {"note": note})
+
+
+def _proxy_progress(view: CaseView, note: str) -> _Message:
+    text = f"{_proxy_subject(view)}有新进展，{_proxy_who(view)}：{_sentence(note)}"
+    return _Message(NotificationKind.PROXY_RESPONSE, Recipient.RESIDENT, text, {"note": note})
+
+
+def _proxy_resolved(view: CaseView, note: str) -> _Message:
+    text = (
+        f"{_proxy_subject(view)}已由{_proxy_who(view)}办结。办理结果：{_sentence(view.result or note)}"
+        "请您对办理结果进行评价，回复“满意”“基本满意”或“不满意”。"
+    )
+    return _Message(NotificationKind.RESOLVED, Recipient.RESIDENT, text, {"result": view.result})
+
+
 E = CaseEventType
+#: What a 帮我办 case's steps say instead (the others say what they say for every case).
+_PROXY_MESSAGES: dict[CaseEventType, tuple[Callable[[CaseView, str], _Message], ...]] = {
+    E.ACKNOWLEDGED: (_proxy_acknowledged,),
+    E.PROGRESS_NOTED: (_proxy_progress,),
+    E.RESOLVED: (_proxy_resolved,),
+}
 _TRANSITION_MESSAGES: dict[CaseEventType, tuple[Callable[[CaseView, str], _Message], ...]] = {
     E.ACCEPTED: (_accepted,),
     E.REJECTED: (_rejected,),

@@ -45,6 +45,13 @@ class CaseView:
     its current round (:mod:`workflow.jobs`); None before. ``latitude``/``longitude``/``location_label``: a location
     the resident shared (WGS-84 degrees); ``call_id``: the hotline call the case came from; ``attachments``: the
     evidence sent with the report, ``({"kind", "source", "media_id", "url"}, …)``.
+
+    Grid work (issue 6, migration 0009): ``kind`` is ``report`` (a resident's report), ``patrol`` (a grid worker's
+    巡查上报) or ``proxy`` (帮我办, handled by a grid worker for the resident); ``grid_code``/``grid_name`` the case's
+    grid (None when the rule of :mod:`workflow.grids` could not settle it); ``assignee_account_id`` /
+    ``assignee_name`` the grid worker a proxy case is assigned to (account id, display name); ``beneficiary`` whom
+    a proxy request is for, as the requester said it; ``first_response_due`` / ``first_response_at`` when the grid
+    worker's first response is due (2 working days) and when it came (aware UTC).
     """
 
     case_id: str
@@ -88,6 +95,19 @@ class CaseView:
     location_label: str | None = None
     call_id: str | None = None
     attachments: tuple[dict[str, Any], ...] = ()
+    kind: str = "report"
+    grid_code: str | None = None
+    grid_name: str | None = None
+    assignee_account_id: int | None = None
+    assignee_name: str | None = None
+    beneficiary: str | None = None
+    first_response_due: dt.datetime | None = None
+    first_response_at: dt.datetime | None = None
+
+    @property
+    def is_proxy(self) -> bool:
+        """A 帮我办 case (``kind == "proxy"``)."""
+        return self.kind == "proxy"
 
     @property
     def status_label(self) -> str:
@@ -148,6 +168,14 @@ class CaseView:
             ),
             "call_id": self.call_id,
             "attachments": [dict(a) for a in self.attachments],
+            "kind": self.kind,
+            "grid_code": self.grid_code,
+            "grid_name": self.grid_name,
+            "assignee_account_id": self.assignee_account_id,
+            "assignee_name": self.assignee_name,
+            "beneficiary": self.beneficiary,
+            "first_response_due": _iso(self.first_response_due),
+            "first_response_at": _iso(self.first_response_at),
         }
 
 
@@ -197,6 +225,8 @@ def case_query():
         selectinload(Case.village),
         selectinload(Case.lead_unit),
         selectinload(Case.attachments),
+        selectinload(Case.grid),
+        selectinload(Case.assignee),
     )
 
 
@@ -270,4 +300,12 @@ def _view(case: Case, unit_names: Mapping[str, str]) -> CaseView:
         attachments=tuple(
             {"kind": a.kind, "source": a.source, "media_id": a.media_id, "url": a.url} for a in case.attachments
         ),
+        kind=case.kind or "report",
+        grid_code=case.grid_code,
+        grid_name=case.grid.name if case.grid is not None else None,
+        assignee_account_id=case.assignee_account_id,
+        assignee_name=case.assignee.display_name if case.assignee is not None else None,
+        beneficiary=case.beneficiary,
+        first_response_due=case.first_response_due,
+        first_response_at=case.first_response_at,
     )

@@ -25,7 +25,7 @@ from workflow.exceptions import CaseNotFound, InvalidReport, NotCaseOwner, Unkno
 from workflow.gazetteer import Gazetteer
 from workflow.gazetteer import Township as Place
 from workflow.geo import COORDINATE_BOUNDS, check_coordinate
-from workflow.models import ATTACHMENT_KINDS, Case, CaseAttachment, CaseEvent, Category
+from workflow.models import ATTACHMENT_KINDS, CASE_KINDS, Case, CaseAttachment, CaseEvent, Category, Grid
 from workflow.phones import normalize_phone
 from workflow.routing import Routing, UnitRef, dispatch_routing, route
 from workflow.status import CaseStatus
@@ -45,6 +45,8 @@ _MAX_LOCATION_LABEL = 256
 _MAX_CALL_ID = 64
 _MAX_MEDIA_ID = 256
 _MAX_URL = 1024
+_MAX_BENEFICIARY = 200
+_MAX_GRID_CODE = 64
 #: How a report's first message can come (``NewReport.input_mode``).
 INPUT_MODES = ("text", "voice")
 #: At most this many attachments per report (WeChat residents send a handful of photos, not albums).
@@ -82,6 +84,13 @@ class NewReport:
         call_id: The hotline call the report was taken from (``hotline_calls.call_id``).
         input_mode: How the first message came: ``text``, or ``voice`` (a WeChat voice message's recognised
             text); kept in the ``filed`` audit row so staff know the words may be misrecognised.
+        kind: ``report`` (a resident's report, the default), ``patrol`` (a grid worker's 巡查上报) or ``proxy``
+            (帮我办: ``description`` is the matter, ``reporter_id`` the requester's sender id; a proxy case may come
+            without a category). Issue 6; rules in :mod:`workflow.grid_cases`.
+        beneficiary: Whom a 帮我办 request is for, as the requester said it (``家里老人``, ``我父亲王某``), at most
+            200 characters; None when not said.
+        grid_code: The case's grid when the reporter names it (a patrol report: the worker's grid); None lets
+            :func:`workflow.grids.grid_for_case` decide. The grid's village is the case's village.
     """
 
     description: str
@@ -102,6 +111,9 @@ class NewReport:
     location_label: str | None = None
     call_id: str | None = None
     input_mode: str = "text"
+    kind: str = "report"
+    beneficiary: str | None = None
+    grid_code: str | None = None
 
 
 @dataclass(frozen=True)
@@ -191,13 +203,17 @@ class CaseService:
 
         In one transaction: allocates the case id (``JL<YYYYMMDD>-<nnnn>``, Asia/Shanghai filing date), routes the
         case (responsibility list; a report with ``needs_review`` and no category goes to the county dispatch
-        centre, whose dispatcher classifies it), computes the deadline as if accepted now, writes the case and a
-        ``filed`` event (actor: the reporter, role ``resident``).
+        centre, whose dispatcher classifies it), computes the deadline as if accepted now, settles the case's grid,
+        writes the case and a ``filed`` event (actor: the reporter, role ``resident``), and tells the grid's worker.
+        A 帮我办 (``proxy``) case is assigned to its grid worker and accepted at once (status ``assigned``), or, when
+        no worker can be found, left ``reported`` with ``needs_review`` (:mod:`workflow.grid_cases`).
 
         Raises:
             InvalidReport: Empty description, unknown matter type, missing reporter id or channel, a phone that is
-                not a mainland mobile/landline, a confidence outside 0–1, a malformed ranking, or no category
-                without ``needs_review``. ``context["field"]`` names the field.
+                not a mainland mobile/landline, a confidence outside 0–1, a malformed ranking, no category
+                without ``needs_review`` (a proxy case may have none), an unknown kind, an over-long beneficiary,
+                or a ``grid_code`` that names no grid or a grid outside the given village.
+                ``context["field"]`` names the field.
             UnknownCategory: ``category_code`` is not one of the 28.
             UnknownTownship: The township (or, without one, the village) names no township.
         """
@@ -217,10 +233,23 @@ class CaseService:
         Raises:
             The errors of :meth:`file_report`.
         """
+        from workflow import grid_cases  # imports workflow.notifications, which imports this module
+
         fields = _validated_fields(report)
         gazetteer = Gazetteer.from_session(session)
-        place = _resolve_place(gazetteer, report.township, report.village)
+        given_grid = _given_grid(session, fields["grid_code"])
+        township = report.township
+        if given_grid is not None and not (township or "").strip():
+            township = given_grid.village.township_code
+        place = _resolve_place(gazetteer, township, report.village)
         village = gazetteer.resolve_village(report.village, place.code) if report.village else None
+        if given_grid is not None:
+            if village is not None and village.code != given_grid.village_code:
+                raise InvalidReport(f"grid {given_grid.code!r} is not in village {report.village!r}",
+                                    field="grid_code", value=given_grid.code)
+            if given_grid.village.township_code != place.code:
+                raise InvalidReport(f"grid {given_grid.code!r} is not in township {place.code!r}",
+                                    field="grid_code", value=given_grid.code)
         category = _category(session, report.category_code) if report.category_code else None
         suggested = _suggested_category(session, report.suggested_category_code)
         routing: Routing = route(session, category.code, place.code) if category else dispatch_routing(session)
@@ -236,8 +265,8 @@ class CaseService:
             suggested_matter_type=fields["matter_type"].value,
             needs_review=report.needs_review,
             township_code=place.code,
-            village_code=village.code if village else None,
-            village_name=fields["village"],
+            village_code=village.code if village else (given_grid.village_code if given_grid else None),
+            village_name=fields["village"] or (given_grid.village.name if given_grid else None),
             description=fields["description"],
             reporter_id=fields["reporter_id"],
             reporter_phone=fields["reporter_phone"],
@@ -251,7 +280,11 @@ class CaseService:
             longitude=fields["longitude"],
             location_label=fields["location_label"],
             call_id=fields["call_id"],
+            kind=fields["kind"],
+            beneficiary=fields["beneficiary"],
         )
+        grid = grid_cases.settle_grid(session, case, given_grid)
+        case.grid_code = grid.code if grid is not None else None
         case.events.append(
             CaseEvent(
                 at=now,
@@ -276,13 +309,25 @@ class CaseService:
                     "attachments": len(fields["attachments"]),
                     "input_mode": report.input_mode if report.input_mode in INPUT_MODES else "text",
                     **({"call_id": fields["call_id"]} if fields["call_id"] else {}),
+                    "kind": case.kind,
+                    "grid": case.grid_code,
+                    **({"beneficiary": case.beneficiary} if case.beneficiary else {}),
                 },
             )
         )
+        if case.kind == "proxy":
+            reason = grid_cases.start_proxy(session, case, grid, now, calendar=self._calendar, policy=self._policy)
+            if reason is not None:
+                case.events[0].note = reason
+                case.events[0].data = {**case.events[0].data, "needs_review": True, "review_reason": reason}
         for attachment in fields["attachments"]:
             case.attachments.append(CaseAttachment(added_at=now, **attachment))
         session.add(case)
         session.flush()
+        view = case_views(session, [case])[0]
+        grid_cases.notify_worker(session, case, view, now)
+        if case.kind == "proxy":
+            grid_cases.notify_requester(session, case, view, now, resident_told=fields["call_id"] is None)
         return case
 
     def add_attachment(self, case_id: str, reporter_id: str, attachment: Mapping[str, Any]) -> CaseView:
@@ -420,7 +465,10 @@ def _validated_fields(report: NewReport) -> dict[str, Any]:
     channel = (report.channel or "").strip()
     if not channel or len(channel) > _MAX_CHANNEL:
         raise InvalidReport(f"channel must be 1–{_MAX_CHANNEL} characters", field="channel")
-    if report.category_code is None and not report.needs_review:
+    kind = report.kind if isinstance(report.kind, str) else ""
+    if kind not in CASE_KINDS:
+        raise InvalidReport(f"kind must be one of {CASE_KINDS}", field="kind", value=str(report.kind))
+    if report.category_code is None and not report.needs_review and kind != "proxy":
         raise InvalidReport("a category is required unless a dispatcher is to choose it", field="category_code")
     phone = None
     if report.reporter_phone is not None and report.reporter_phone.strip():
@@ -445,7 +493,19 @@ def _validated_fields(report: NewReport) -> dict[str, Any]:
         "attachments": _attachments(report.attachments),
         **_location(report),
         "call_id": _bounded(report.call_id, _MAX_CALL_ID, "call_id"),
+        "kind": kind,
+        "beneficiary": _bounded(report.beneficiary, _MAX_BENEFICIARY, "beneficiary"),
+        "grid_code": _bounded(report.grid_code, _MAX_GRID_CODE, "grid_code"),
     }
+
+
+def _given_grid(session: Session, code: str | None) -> Grid | None:
+    if code is None:
+        return None
+    grid = session.get(Grid, code)
+    if grid is None:
+        raise InvalidReport(f"no grid {code!r}", field="grid_code", value=code)
+    return grid
 
 
 def _bounded(value: str | None, limit: int, field_name: str) -> str | None:

@@ -79,6 +79,8 @@ class DeadlinePolicy:
         emergency_duration: Wall-clock time allowed for an emergency (2 hours).
         public_service_workdays: Working days after the acceptance day for public service (2).
         other_workdays: Working days after the acceptance day for other matters (7).
+        proxy_first_response_workdays: Working days after the filing day within which a grid worker gives the
+            first response to a 帮我办 request (2, issue 6; :func:`first_response_due`).
 
     Raises:
         ValueError: A duration is not positive.
@@ -88,11 +90,12 @@ class DeadlinePolicy:
     emergency_duration: dt.timedelta = dt.timedelta(hours=2)
     public_service_workdays: int = 2
     other_workdays: int = 7
+    proxy_first_response_workdays: int = 2
 
     def __post_init__(self) -> None:
         if self.emergency_duration <= dt.timedelta(0):
             raise ValueError(f"emergency_duration must be positive, got {self.emergency_duration}")
-        for name in ("public_service_workdays", "other_workdays"):
+        for name in ("public_service_workdays", "other_workdays", "proxy_first_response_workdays"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be an integer >= 1 working days, got {value!r}")
@@ -157,6 +160,23 @@ def compute_deadline(
         due_day = calendar.add_workdays(accepted_day, policy.other_workdays)
     due_local = dt.datetime.combine(due_day, hours.end_of_day, tzinfo=hours.tz)
     return due_local.astimezone(dt.timezone.utc)
+
+
+def first_response_due(
+    filed_at: dt.datetime, calendar: WorkingCalendar, policy: DeadlinePolicy = DEFAULT_POLICY
+) -> dt.datetime:
+    """When a grid worker's first response to a 帮我办 request is due: ``end_of_day`` (17:30 Asia/Shanghai) of the
+    ``policy.proxy_first_response_workdays``-th (2nd) working day after the filing day (the filing day never
+    counts, as for public service). Source: issue 6 ("a first response due within 2 working days").
+
+    Raises:
+        ValueError: ``filed_at`` is naive.
+        TypeError: ``filed_at`` is not a datetime.
+    """
+    filed_at = _require_aware(filed_at, "filed_at")
+    hours = policy.office_hours
+    due_day = calendar.add_workdays(filed_at.astimezone(hours.tz).date(), policy.proxy_first_response_workdays)
+    return dt.datetime.combine(due_day, hours.end_of_day, tzinfo=hours.tz).astimezone(dt.timezone.utc)
 
 
 def deadline_warning_at(accepted_at: dt.datetime, deadline: dt.datetime, fraction: float = 0.8) -> dt.datetime:

@@ -114,6 +114,13 @@ class NotCaseUnit(JuhaobanError):
     code = "not_case_unit"
 
 
+class NotCaseAssignee(NotCaseUnit):
+    """A grid worker acts on a case that is not a 帮我办 case assigned to them (a kind of :class:`NotCaseUnit`, so
+    every API and console mapping answers it as that: 403). Context: ``case_id``, ``account_id``."""
+
+    code = "not_case_assignee"
+
+
 class InvalidCaseAction(JuhaobanError):
     """An action's input is missing or invalid (no reason, a level outside 1–3, a duplicate of itself, …).
 

@@ -59,6 +59,7 @@ from workflow.exceptions import (
     ConcurrentUpdate,
     IllegalTransition,
     InvalidCaseAction,
+    NotCaseAssignee,
     NotCaseOwner,
     NotCaseUnit,
 )
@@ -345,18 +346,25 @@ class CaseLifecycle:
 
     # ------------------------------------------------------------------ unit
     def acknowledge(self, case_id: str, actor: Actor, *, note: str = "") -> CaseView:
-        """The lead unit takes the case on (签收): assigned/reopened → in_progress."""
+        """The lead unit takes the case on (签收): assigned/reopened → in_progress.
+
+        For a 帮我办 case the assigned grid worker does it too; their first acknowledgement or note is the first
+        response (``first_response_at``; due within 2 working days of filing), and the requester is told.
+        """
         text = (note or "").strip()
-        return self._act(case_id, actor, E.ACKNOWLEDGED, lambda session, case, now: _Outcome(text))
+        return self._act(case_id, actor, E.ACKNOWLEDGED, lambda session, case, now: _first_response(case, actor,
+                                                                                                     now, text))
 
     def add_note(self, case_id: str, actor: Actor, note: str) -> CaseView:
-        """The lead unit records progress (an audit row; the status does not change).
+        """The lead unit (or, on a 帮我办 case, its grid worker) records progress (an audit row; the status does not
+        change). A grid worker's first note is the first response, as in :meth:`acknowledge`.
 
         Raises:
             InvalidCaseAction: Empty ``note``.
         """
         text = _required_text(note, "note")
-        return self._act(case_id, actor, E.PROGRESS_NOTED, lambda session, case, now: _Outcome(text))
+        return self._act(case_id, actor, E.PROGRESS_NOTED, lambda session, case, now: _first_response(case, actor,
+                                                                                                       now, text))
 
     def return_case(self, case_id: str, actor: Actor, *, reason: str) -> CaseView:
         """The lead unit says the case is not theirs (退回): assigned/reopened/in_progress → returned, to the
@@ -518,6 +526,8 @@ class CaseLifecycle:
                 data = dict(outcome.data)
                 if actor.unit_code is not None:
                     data["unit"] = actor.unit_code
+                if actor.account_id is not None:
+                    data["account_id"] = actor.account_id
                 session.add(
                     CaseEvent(
                         case_pk=case.id,
@@ -567,6 +577,16 @@ def _start_round(case: Case, now: dt.datetime, fraction: float) -> None:
     case.overdue_at = None
 
 
+def _first_response(case: Case, actor: Actor, now: dt.datetime, text: str) -> _Outcome:
+    """A grid worker's first action on their 帮我办 case is its first response (``first_response_at``, once)."""
+    data: dict[str, Any] = {}
+    if actor.role is ActorRole.GRID_WORKER and case.first_response_at is None:
+        case.first_response_at = now
+        data = {"first_response": True,
+                "on_time": case.first_response_due is None or now <= case.first_response_due}
+    return _Outcome(text, data)
+
+
 def _load_case(session: Session, case_id: str) -> Case:
     case = session.execute(case_query().where(Case.case_id == case_id)).scalar_one_or_none()
     if case is None:
@@ -575,7 +595,13 @@ def _load_case(session: Session, case_id: str) -> Case:
 
 
 def _authorise(case: Case, actor: Actor) -> None:
-    """A unit acts only on cases it leads; a resident only on their own."""
+    """A unit acts only on cases it leads; a resident only on their own; a grid worker only on a 帮我办 case assigned
+    to them (issue 6)."""
+    if actor.role is ActorRole.GRID_WORKER and not (
+            case.kind == "proxy" and case.assignee_account_id is not None
+            and case.assignee_account_id == actor.account_id):
+        raise NotCaseAssignee(f"case {case.case_id} is not a 帮我办 case assigned to account {actor.account_id}",
+                              case_id=case.case_id, account_id=actor.account_id)
     if actor.role is ActorRole.UNIT and actor.unit_code != case.lead_unit_code:
         raise NotCaseUnit(
             f"unit {actor.unit_code!r} is not the lead unit of case {case.case_id}",

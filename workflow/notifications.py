@@ -56,6 +56,13 @@ class Recipient(str, Enum):
     RESIDENT = "resident"
     UNIT = "unit"
     DISPATCHER = "dispatcher"
+    #: A grid worker (issue 6) on a chat bound to their account (``worker_channels``): ``recipient_id`` is the
+    #: chat's sender id and ``channel`` its channel, delivered through the bot exactly like a resident's message.
+    GRID_WORKER = "grid_worker"
+
+
+#: Roles whose messages go to a chat (sender id + channel) through the bot.
+CHAT_RECIPIENTS = (Recipient.RESIDENT, Recipient.GRID_WORKER)
 
 
 class NotificationKind(str, Enum):
@@ -76,6 +83,13 @@ class NotificationKind(str, Enum):
     POINTS_AWARDED = "points_awarded"
     POINTS_REVERSED = "points_reversed"
     REDEMPTION_RETURNED = "redemption_returned"
+    # Grid work (issue 6, workflow/grid_cases.py): a new case in a grid worker's grid; a 帮我办 case assigned to the
+    # worker; the requester told their 帮我办 request was filed (and to whom it went); the worker's first response or
+    # a later note, told to the requester.
+    GRID_CASE = "grid_case"
+    PROXY_ASSIGNED = "proxy_assigned"
+    PROXY_FILED = "proxy_filed"
+    PROXY_RESPONSE = "proxy_response"
 
 
 @dataclass(frozen=True)
@@ -169,10 +183,11 @@ def enqueue(
         session: The session of the change the message tells about.
         now: The change's time (aware); the row's ``created_at`` and first ``next_attempt_at``.
         kind: What it is about.
-        recipient_role: ``resident``, ``unit`` or ``dispatcher``.
-        recipient_id: The resident's sender id, a unit code, or :data:`DISPATCH`; 1–128 characters.
+        recipient_role: ``resident``, ``unit``, ``dispatcher`` or ``grid_worker``.
+        recipient_id: The resident's (or grid worker's chat's) sender id, a unit code, or :data:`DISPATCH`;
+            1–128 characters.
         text: The message as the recipient reads it; not empty.
-        channel: The resident's channel; None for staff.
+        channel: The resident's or grid worker's chat channel; None for units and dispatchers.
         case_pk: ``cases.id`` of the case it is about, if any.
         data: JSON-ready details.
 
@@ -196,7 +211,7 @@ def enqueue(
         case_pk=case_pk,
         recipient_role=role.value,
         recipient_id=who,
-        channel=channel if role is Recipient.RESIDENT else None,
+        channel=channel if role in CHAT_RECIPIENTS else None,
         kind=kind.value,
         text=text.strip(),
         data=dict(data or {}),

@@ -16,7 +16,8 @@ from workflow.deadlines import DEFAULT_POLICY, DeadlinePolicy, OfficeHours
 from workflow.exceptions import ReferenceDataError
 
 POLICY_FILE = Path("calendar") / "deadline_policy.yml"
-_KEYS = {"timezone", "end_of_day", "emergency_hours", "public_service_workdays", "other_workdays"}
+_KEYS = {"timezone", "end_of_day", "emergency_hours", "public_service_workdays", "other_workdays",
+         "proxy_first_response_workdays"}
 
 
 def load_policy(data_dir: Path) -> DeadlinePolicy:
@@ -24,7 +25,7 @@ def load_policy(data_dir: Path) -> DeadlinePolicy:
 
     Returns:
         The policy: ``end_of_day`` a local ``HH:MM`` in ``timezone``; ``emergency_hours`` hours (may be fractional,
-        > 0); the two working-day counts whole numbers ≥ 1.
+        > 0); the working-day counts (public service, other, 帮我办 first response) whole numbers ≥ 1.
 
     Raises:
         ReferenceDataError: Unreadable YAML, an unknown key, or a value out of range (the message names it).
@@ -53,6 +54,8 @@ def load_policy(data_dir: Path) -> DeadlinePolicy:
                                 else DEFAULT_POLICY.emergency_duration),
             public_service_workdays=raw.get("public_service_workdays", DEFAULT_POLICY.public_service_workdays),
             other_workdays=raw.get("other_workdays", DEFAULT_POLICY.other_workdays),
+            proxy_first_response_workdays=raw.get("proxy_first_response_workdays",
+                                                  DEFAULT_POLICY.proxy_first_response_workdays),
         )
     except (ValueError, TypeError, KeyError) as error:  # ZoneInfo raises KeyError subclasses for unknown zones
         raise ReferenceDataError(f"{path}: {error}", path=str(path)) from None

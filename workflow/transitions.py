@@ -13,10 +13,10 @@ event                from                                          to           
 accepted             reported                                      accepted       dispatcher, system, bot
 rejected             reported, accepted, returned (not in review)  rejected       dispatcher
 assigned             accepted, returned                            assigned       dispatcher
-acknowledged         assigned, reopened                            in_progress    unit
-progress_noted       assigned, reopened, in_progress               (unchanged)    unit
+acknowledged         assigned, reopened                            in_progress    unit, grid_worker
+progress_noted       assigned, reopened, in_progress               (unchanged)    unit, grid_worker
 returned             assigned, reopened, in_progress               returned       unit
-resolved             in_progress                                   resolved       unit
+resolved             in_progress                                   resolved       unit, grid_worker
 rated                resolved                                      closed         resident
 reopened             resolved                                      reopened       resident
 review_requested     resolved                                      returned       resident
@@ -26,7 +26,14 @@ closed_after_review  returned (in review only)                     closed       
 
 A case is *in review* when a resident was unsatisfied a second time: it goes back to the dispatcher as ``returned``
 with ``needs_review`` set (see :mod:`workflow.lifecycle`). Units act only on cases they lead and residents only on
-their own; that needs the case's data and is checked by :mod:`workflow.lifecycle`.
+their own; that needs the case's data and is checked by :mod:`workflow.lifecycle`. A grid worker (issue 6) acts
+only on a 帮我办 (``proxy``) case assigned to them (``cases.assignee_account_id``): they act for the resident, so
+they take it on (the first response), note progress and report the result; returning it is the unit's.
+
+A 帮我办 case whose grid has a worker is filed straight into ``assigned`` (``filed``, then ``accepted`` and
+``assigned`` by ``system`` in the filing transaction, :mod:`workflow.grid_cases`): nobody needs to confirm a
+request for help, and the worker can take it on at once. Those two rows are written by filing, not through this
+table (no person acts).
 """
 
 from __future__ import annotations
@@ -63,14 +70,17 @@ class Actor:
         id: Audit identity: a reporter id for residents, a staff id or name for dispatchers and units, ``system``
             for jobs. 1–128 characters.
         unit_code: The unit a ``unit`` actor acts for; None for every other role.
+        account_id: The console account (``accounts.id``) a ``grid_worker`` actor is; None for every other role.
 
     Raises:
-        InvalidCaseAction: Empty or over-long ``id``; a unit actor without ``unit_code``, or another role with one.
+        InvalidCaseAction: Empty or over-long ``id``; a unit actor without ``unit_code``, or another role with one;
+            a grid worker without ``account_id``, or another role with one.
     """
 
     role: ActorRole
     id: str
     unit_code: str | None = None
+    account_id: int | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "role", ActorRole(self.role))
@@ -79,6 +89,8 @@ class Actor:
         object.__setattr__(self, "id", self.id.strip())
         if (self.role is ActorRole.UNIT) != bool(self.unit_code):
             raise InvalidCaseAction("a unit actor needs unit_code; other actors have none", field="unit_code")
+        if (self.role is ActorRole.GRID_WORKER) != (self.account_id is not None):
+            raise InvalidCaseAction("a grid worker actor needs account_id; other actors have none", field="account_id")
 
     @classmethod
     def resident(cls, reporter_id: str) -> Actor:
@@ -94,6 +106,11 @@ class Actor:
     def unit(cls, unit_code: str, staff_id: str | None = None) -> Actor:
         """Staff of unit ``unit_code``; the audit row names ``staff_id``, or the unit code when none is given."""
         return cls(ActorRole.UNIT, staff_id or unit_code, unit_code)
+
+    @classmethod
+    def grid_worker(cls, account_id: int, name: str) -> Actor:
+        """The grid worker (网格员) with console account ``account_id``; the audit row names ``name``."""
+        return cls(ActorRole.GRID_WORKER, name, None, account_id)
 
     @classmethod
     def system(cls) -> Actor:
@@ -183,10 +200,10 @@ RULES: dict[CaseEventType, Rule] = {
     E.ACCEPTED: _rule([S.REPORTED], S.ACCEPTED, [R.DISPATCHER, R.SYSTEM, R.BOT]),
     E.REJECTED: _rule([S.REPORTED, S.ACCEPTED, S.RETURNED], S.REJECTED, [R.DISPATCHER], under_review=False),
     E.ASSIGNED: _rule([S.ACCEPTED, S.RETURNED], S.ASSIGNED, [R.DISPATCHER]),
-    E.ACKNOWLEDGED: _rule([S.ASSIGNED, S.REOPENED], S.IN_PROGRESS, [R.UNIT]),
-    E.PROGRESS_NOTED: _rule(_UNIT_HOLDS, None, [R.UNIT]),
+    E.ACKNOWLEDGED: _rule([S.ASSIGNED, S.REOPENED], S.IN_PROGRESS, [R.UNIT, R.GRID_WORKER]),
+    E.PROGRESS_NOTED: _rule(_UNIT_HOLDS, None, [R.UNIT, R.GRID_WORKER]),
     E.RETURNED: _rule(_UNIT_HOLDS, S.RETURNED, [R.UNIT]),
-    E.RESOLVED: _rule([S.IN_PROGRESS], S.RESOLVED, [R.UNIT]),
+    E.RESOLVED: _rule([S.IN_PROGRESS], S.RESOLVED, [R.UNIT, R.GRID_WORKER]),
     E.RATED: _rule([S.RESOLVED], S.CLOSED, [R.RESIDENT]),
     E.REOPENED: _rule([S.RESOLVED], S.REOPENED, [R.RESIDENT]),
     E.REVIEW_REQUESTED: _rule([S.RESOLVED], S.RETURNED, [R.RESIDENT]),
