@@ -44,6 +44,7 @@ from typing import Any
 
 import yaml
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from workflow.cases import Clock, utc_now
@@ -258,13 +259,21 @@ class Mall:
 
     # ------------------------------------------------------------------ redeeming
     def redeem(self, holder: str, item: str | int, quantity: int = 1,
-               now: dt.datetime | None = None) -> RedemptionView:
+               now: dt.datetime | None = None, *, request_id: str | None = None) -> RedemptionView:
         """Redeem ``quantity`` pieces of ``item`` (number, code or name, see :meth:`find_item`) for ``holder``.
+
+        ``request_id`` is the caller's idempotency key (1–64 characters, e.g. the id of the chat message that asked):
+        a retried request with the same key for the same holder returns the first redemption as it is now, instead of
+        redeeming twice — on any day, and also when the two requests race (the unique index on
+        ``(holder_id, request_id)`` of migration 0009 lets one commit; the other's transaction is rolled back whole,
+        stock and points untouched, and it returns the winner's).
 
         Returns:
             The redemption (``reserved``) with its pickup code and collection days.
 
         Raises:
+            InvalidPointsAction: ``request_id`` is empty or over-long, or was used for another item or quantity
+                (``field`` = ``request_id``).
             MallClosed: Not the exchange day (Asia/Shanghai); ``next_exchange`` and ``text_zh``.
             UnknownItem: No such active item.
             OutOfStock: Not enough pieces left.
@@ -276,6 +285,39 @@ class Mall:
         limit = self.policy.max_quantity
         if isinstance(quantity, bool) or not isinstance(quantity, int) or not 1 <= quantity <= limit:
             raise InvalidPointsAction(f"quantity must be from 1 to {limit}", field="quantity", value=repr(quantity))
+        key = _request_id(request_id)
+        if key is not None:
+            first = self._by_request(holder, key, item, quantity)
+            if first is not None:
+                return first
+            try:
+                return self._redeem(holder, item, quantity, now, key)
+            except IntegrityError:  # the same request committed meanwhile: nothing of ours was written
+                first = self._by_request(holder, key, item, quantity)
+                if first is None:
+                    raise
+                return first
+        return self._redeem(holder, item, quantity, now, None)
+
+    def _by_request(self, holder: str, key: str, item: str | int, quantity: int) -> RedemptionView | None:
+        with self._session_factory() as session:
+            row = session.execute(
+                select(MallRedemption, MallItem.name).join(MallItem, MallItem.code == MallRedemption.item_code)
+                .where(MallRedemption.holder_id == holder, MallRedemption.request_id == key)).first()
+            if row is None:
+                return None
+            redemption, name = row
+        try:
+            same_item = self.find_item(item).code == redemption.item_code
+        except UnknownItem:
+            same_item = str(item).strip() in (redemption.item_code, name)
+        if redemption.quantity != quantity or not same_item:
+            raise InvalidPointsAction(f"request {key!r} was a redemption of {redemption.item_code} × "
+                                      f"{redemption.quantity}", field="request_id", value=key)
+        return _redemption_view(redemption, name)
+
+    def _redeem(self, holder: str, item: str | int, quantity: int, now: dt.datetime,
+                key: str | None) -> RedemptionView:
         days = mall_calendar(now, self.policy)
         if not days.is_exchange_day:
             raise MallClosed(f"the mall redeems on day {self.policy.exchange_day} only", today=days.today,
@@ -301,7 +343,7 @@ class Mall:
             redemption = MallRedemption(
                 holder_id=holder, item_code=chosen.code, quantity=quantity, points=cost, status="reserved",
                 pickup_code=_new_pickup_code(session), redeemed_at=now, collect_from=_midnight(first),
-                collect_until=_midnight(after))
+                collect_until=_midnight(after), request_id=key)
             session.add(redemption)
             session.flush()
             self._ledger.spend(session, holder, cost, source=f"redemption:{redemption.id}",
@@ -496,6 +538,18 @@ def _holder(holder: Any) -> str:
     if not who or len(who) > 128:
         raise InvalidPointsAction("holder id must be 1–128 characters", field="holder", value=repr(holder)[:40])
     return who
+
+
+_MAX_REQUEST_ID = 64  # mall_redemptions.request_id
+
+
+def _request_id(value: str | None) -> str | None:
+    if value is None:
+        return None
+    key = value.strip() if isinstance(value, str) else ""
+    if not 0 < len(key) <= _MAX_REQUEST_ID:
+        raise InvalidPointsAction(f"request_id must be 1–{_MAX_REQUEST_ID} characters", field="request_id")
+    return key
 
 
 def _item_view(row: MallItem) -> ItemView:
