@@ -14,7 +14,9 @@ Default rules (what a dispatcher opening the queue expects to see: the work stil
   its deadline runs and has passed (the mark follows within a minute; the queue does not wait for it).
   ``overdue=False`` is exactly the complement.
 - **Scope.** :class:`QueueScope`: dispatchers and administrators every case; a unit the cases it leads once assigned
-  (:func:`workflow.unit_cases.is_unit_case`, the API's rule); a grid worker the cases reported in their village.
+  (:func:`workflow.unit_cases.is_unit_case`, the API's rule); a grid worker (issue 6) the cases of their grids,
+  the 帮我办 cases assigned to them, and the cases of their village whose grid is not settled
+  (:meth:`QueueScope.grid_worker`).
 - **Order.** ``deadline`` (default): the earliest deadline first, then filing order; ``newest``: the latest filed
   first.
 - **Text.** ``text`` matches a case id (typed sloppily: ``jl20261130-0001``) or a part of the description.
@@ -90,6 +92,8 @@ class QueueScope:
     unit_code: str | None = None
     village_code: str | None = None
     nothing: bool = False
+    grid_codes: tuple[str, ...] | None = None
+    account_id: int | None = None
 
     @classmethod
     def everything(cls) -> QueueScope:
@@ -103,8 +107,14 @@ class QueueScope:
 
     @classmethod
     def village(cls, village_code: str) -> QueueScope:
-        """A grid worker: the cases reported in ``village_code``."""
+        """The cases reported in ``village_code``."""
         return cls(village_code=village_code) if village_code else cls(nothing=True)
+
+    @classmethod
+    def grid_worker(cls, account_id: int, village_code: str | None, grid_codes: tuple[str, ...]) -> QueueScope:
+        """A grid worker: cases whose grid is one of ``grid_codes``, 帮我办 cases assigned to ``account_id``, and
+        cases of ``village_code`` without a grid (the rule could not settle one: the village's workers may see it)."""
+        return cls(village_code=village_code or None, grid_codes=tuple(grid_codes), account_id=account_id)
 
 
 @dataclass(frozen=True)
@@ -206,7 +216,14 @@ def _conditions(queue_filter: QueueFilter, scope: QueueScope, now: dt.datetime) 
         conditions.append(false())
     if scope.unit_code is not None:
         conditions += [Case.lead_unit_code == scope.unit_code, Case.assigned_at.is_not(None)]
-    if scope.village_code is not None:
+    if scope.grid_codes is not None:
+        visible = [Case.assignee_account_id == scope.account_id]
+        if scope.grid_codes:
+            visible.append(Case.grid_code.in_(scope.grid_codes))
+        if scope.village_code is not None:
+            visible.append(and_(Case.grid_code.is_(None), Case.village_code == scope.village_code))
+        conditions.append(or_(*visible))
+    elif scope.village_code is not None:
         conditions.append(Case.village_code == scope.village_code)
     status = queue_filter.status
     if status is None:

@@ -166,6 +166,16 @@ class CaseLifecycle:
         return self._session_factory
 
     @property
+    def calendar(self) -> WorkingCalendar:
+        """The working-day calendar of the lifecycle's deadlines."""
+        return self._calendar
+
+    @property
+    def policy(self) -> DeadlinePolicy:
+        """The deadline policy (``data/calendar/deadline_policy.yml``)."""
+        return self._policy
+
+    @property
     def rating_window(self) -> dt.timedelta:
         """How long a resident may rate a resolved case before :meth:`close_unrated` may close it."""
         return self._rating_window

@@ -22,6 +22,7 @@ PAGE_MODULES = (
     "admin.console.conversation_pages",
     "admin.console.overview_page",
     "admin.console.account_pages",
+    "admin.console.chat_binding_page",
 )
 
 

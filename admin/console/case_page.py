@@ -38,6 +38,8 @@ from admin.console.access import (
     dispatcher_actor,
     may_see_full_phone,
     unit_actor,
+    worker_grids,
+    worker_or_unit_actor,
 )
 from admin.console.queue import SOON_SECONDS, STATUS_LABELS, deadline_of, filter_choices, status_text
 from admin.console.session import ConsoleForbidden, page, session_of
@@ -53,6 +55,8 @@ from workflow.exceptions import (
     UnknownCategory,
     UnknownUnit,
 )
+from workflow.grid_work import GridWork
+from workflow.grids import UnknownGrid
 from workflow.lifecycle import CaseLifecycle
 from workflow.personal_data import record_view, views_of
 from workflow.phones import mask_phones_in
@@ -78,6 +82,7 @@ DONE_MESSAGES = {
     "note": "已记录办理进展。",
     "return": "已退回调度中心。",
     "resolve": "已办结，等待群众评价。",
+    "set_grid": "已设置网格。",
 }
 ACTION_LABELS = {
     "accept": "受理",
@@ -90,6 +95,7 @@ ACTION_LABELS = {
     "note": "记录进展",
     "return": "退回",
     "resolve": "办结",
+    "set_grid": "设置网格",
 }
 #: Domain errors shown on the case page after an action, by code (fixed texts).
 ERROR_MESSAGES = {
@@ -100,6 +106,7 @@ ERROR_MESSAGES = {
     UnknownCategory.code: "所选类别不存在，操作未执行。",
     ConcurrentUpdate.code: "其他人刚刚修改了这个工单，操作未执行。请查看最新状态后重试。",
     CaseNotFound.code: "没有找到所填的原工单号，操作未执行。",
+    UnknownGrid.code: "所选网格不存在，操作未执行。",
 }
 #: Names of the fields the lifecycle reports as wrong (``context["field"]``).
 FIELD_LABELS = {
@@ -113,17 +120,21 @@ FIELD_LABELS = {
     "duplicate_of": "原工单号",
     "lead_unit": "主办单位",
     "cooperating_units": "配合单位",
+    "grid_code": "网格",
 }
 #: Errors the person can act on: redirected to the page with a message. Others (role, scope) are error pages.
-_SHOWN_ERRORS = (IllegalTransition, InvalidCaseAction, UnknownUnit, UnknownCategory, ConcurrentUpdate, CaseNotFound)
+_SHOWN_ERRORS = (IllegalTransition, InvalidCaseAction, UnknownUnit, UnknownCategory, ConcurrentUpdate, CaseNotFound,
+                 UnknownGrid)
 
 EVENT_LABELS = {
     "filed": "登记", "accepted": "受理", "rejected": "不予受理", "assigned": "派单", "acknowledged": "签收",
     "progress_noted": "办理进展", "returned": "退回", "resolved": "办结", "rated": "群众评价",
     "reopened": "重新交办", "review_requested": "转调度复核", "closed_unrated": "逾期未评价自动归档",
-    "closed_after_review": "复核结案",
+    "closed_after_review": "复核结案", "grid_set": "设置网格",
 }
-ROLE_LABELS = {"resident": "群众", "bot": "机器人", "dispatcher": "调度员", "unit": "承办单位", "system": "系统"}
+ROLE_LABELS = {"resident": "群众", "bot": "机器人", "dispatcher": "调度员", "unit": "承办单位", "system": "系统",
+               "grid_worker": "网格员"}
+KIND_LABELS = {"report": "群众反映", "patrol": "网格员巡查上报", "proxy": "帮我办"}
 IMPORTANCE_LEVELS = [(1, "一般（10分）"), (2, "较重要（20分）"), (3, "重要（30分）")]
 REJECT_REASONS = [(RejectReason.INVALID.value, "无效反映"), (RejectReason.OUT_OF_SCOPE.value, "不属于受理范围")]
 REJECTION_LABELS = {**dict(REJECT_REASONS), RejectReason.DUPLICATE.value: "重复反映"}
@@ -145,7 +156,8 @@ def register(blueprint: Blueprint) -> None:
 async def _load(request: Request, case_id: str) -> tuple[AccountView, CaseView]:
     account = session_of(request).account
     view = await asyncio.to_thread(request.app.ctx.lifecycle.get, path_case_id(case_id))
-    check_may_read(account, view)
+    grids = await asyncio.to_thread(worker_grids, request.app.ctx.session_factory, account)
+    check_may_read(account, view, grids)
     return account, view
 
 
@@ -224,6 +236,9 @@ async def _render(request: Request, account: AccountView, view: CaseView, *, ful
         result=unmask(view.result) if view.result else None,
         channel_label=CHANNEL_LABELS.get(view.channel, view.channel),
         preselected_category=view.category or view.suggested_category or "",
+        kind_label=KIND_LABELS.get(view.kind, view.kind),
+        grid_choices=(await asyncio.to_thread(_grid_work(lifecycle).grids_for_case, view)
+                      if "set_grid" in available_actions(account, view) else []),
     )
 
 
@@ -325,11 +340,11 @@ def _close(lc: CaseLifecycle, account: AccountView, view: CaseView, form: Any) -
 
 
 def _acknowledge(lc: CaseLifecycle, account: AccountView, view: CaseView, form: Any) -> CaseView:
-    return lc.acknowledge(view.case_id, unit_actor(account, view, "acknowledge"), note=_text(form, "note"))
+    return lc.acknowledge(view.case_id, worker_or_unit_actor(account, view, "acknowledge"), note=_text(form, "note"))
 
 
 def _note(lc: CaseLifecycle, account: AccountView, view: CaseView, form: Any) -> CaseView:
-    return lc.add_note(view.case_id, unit_actor(account, view, "note"), _text(form, "note"))
+    return lc.add_note(view.case_id, worker_or_unit_actor(account, view, "note"), _text(form, "note"))
 
 
 def _return(lc: CaseLifecycle, account: AccountView, view: CaseView, form: Any) -> CaseView:
@@ -337,8 +352,21 @@ def _return(lc: CaseLifecycle, account: AccountView, view: CaseView, form: Any) 
 
 
 def _resolve(lc: CaseLifecycle, account: AccountView, view: CaseView, form: Any) -> CaseView:
-    return lc.resolve(view.case_id, unit_actor(account, view, "resolve"), result=_text(form, "result"),
+    return lc.resolve(view.case_id, worker_or_unit_actor(account, view, "resolve"), result=_text(form, "result"),
                       photo=_optional(form, "photo"))
+
+
+def _set_grid(lc: CaseLifecycle, account: AccountView, view: CaseView, form: Any) -> CaseView:
+    actor = dispatcher_actor(account, "set_grid")
+    grid = _optional(form, "grid_code")
+    if grid is None:
+        raise InvalidCaseAction("choose a grid", field="grid_code")
+    return _grid_work(lc).set_grid(view.case_id, actor, grid, note=_text(form, "note"))
+
+
+def _grid_work(lc: CaseLifecycle) -> GridWork:
+    """The grid-work service over the lifecycle's database and clock (calendar and policy as the lifecycle's)."""
+    return GridWork(lc.session_factory, lc.calendar, clock=lc.now, policy=lc.policy)
 
 
 #: Every action of the page: its name (the URL's last segment) → the lifecycle call.
@@ -353,6 +381,7 @@ ACTIONS: dict[str, Runner] = {
     "note": _note,
     "return": _return,
     "resolve": _resolve,
+    "set_grid": _set_grid,
 }
 
 

@@ -24,7 +24,7 @@ from sanic import Blueprint
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from admin.console.access import DISPATCHING, queue_scope
+from admin.console.access import DISPATCHING, queue_scope, worker_grids
 from admin.console.session import page, session_of
 from admin.console.templating import duration_text, render_page
 from workflow.accounts import AccountRole
@@ -202,8 +202,9 @@ async def case_list(request: Request) -> HTTPResponse:
     form = parse_filters({name: request.args.getlist(name) for name in request.args}, choices)
     page_number = int(form["page"])
     now = request.app.ctx.lifecycle.now()
+    grids = await asyncio.to_thread(worker_grids, request.app.ctx.session_factory, account)
     result: QueuePage = await asyncio.to_thread(
-        case_queue, request.app.ctx.session_factory, queue_filter(form), queue_scope(account),
+        case_queue, request.app.ctx.session_factory, queue_filter(form), queue_scope(account, grids),
         order=form["order"], limit=PAGE_SIZE, offset=(page_number - 1) * PAGE_SIZE, now=now,
     )
     pages = max(1, -(-result.total // PAGE_SIZE))

@@ -97,6 +97,7 @@ NAVIGATION = (
     ("/console/conversations", "在线会话", (AccountRole.DISPATCHER, AccountRole.ADMIN)),
     ("/console/overview", "统计", (AccountRole.DISPATCHER, AccountRole.ADMIN, AccountRole.UNIT)),
     ("/console/accounts", "账号", (AccountRole.ADMIN,)),
+    ("/console/chat-binding", "绑定聊天", (AccountRole.GRID_WORKER,)),
 )
 
 

@@ -104,11 +104,21 @@ ROUTES: dict[str, Route] = {
                     {"reason": "不属于本单位职责"}),
     "resolve": Route("POST", CASE + "/resolve", "/console/cases/{case}/resolve", UNIT_WORK, "in_progress",
                      {"result": "已处理完毕"}),
+    # the case's village has no grid data here: the dispatchers get the page's "unknown grid" message
+    "set_grid": Route("POST", CASE + "/set_grid", "/console/cases/{case}/set_grid", STAFF_PAGES, "reported",
+                      {"grid_code": "NO-SUCH-GRID"}),
     # overview_page.py
     "overview": Route("GET", "/console/overview", "/console/overview",
                       _only(ALLOWED, "dispatcher", "lead_unit", "other_unit", "admin")),
     "overview figures": Route("GET", "/console/overview.json", "/console/overview.json",
                               _only(ALLOWED, "dispatcher", "lead_unit", "other_unit", "admin")),
+    # chat_binding_page.py
+    "chat binding": Route("GET", "/console/chat-binding", "/console/chat-binding",
+                          _only(OK, "grid_worker", "other_grid_worker")),
+    "new binding code": Route("POST", "/console/chat-binding", "/console/chat-binding",
+                              _only(OK, "grid_worker", "other_grid_worker")),
+    "unbind chat": Route("POST", "/console/chat-binding/unbind", "/console/chat-binding/unbind",
+                         _only(DONE, "grid_worker", "other_grid_worker"), form={"channel": "wechat", "sender_id": "x"}),
     # conversation_pages.py
     "conversations": Route("GET", "/console/conversations", "/console/conversations", STAFF_PAGES),
     "conversation": Route("GET", "/console/conversations/<sender_id:str>", "/console/conversations/wx-nobody",
