@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from typing import Optional
+from typing import Any, Optional
 
 from actions.categories import CategoryNames
 from workflow.cases import CaseService
@@ -15,6 +15,8 @@ from workflow.db import make_engine, make_session_factory
 from workflow.gazetteer import Gazetteer
 from workflow.geo import PlaceLocator
 from workflow.lifecycle import CaseLifecycle
+from workflow.mall import Mall
+from workflow.points import PointsLedger, load_points_policy
 from workflow.policy import load_policy
 from workflow.settings import Settings
 from workflow.workcalendar import WorkingCalendar
@@ -22,14 +24,18 @@ from workflow.workcalendar import WorkingCalendar
 
 @dataclass
 class Services:
-    """What the actions need: filing and reading cases, the closed loop, the gazetteer, the category names and
-    the place locator (shared locations → village/township)."""
+    """What the actions need: filing and reading cases, the closed loop, the gazetteer, the category names, the
+    place locator (shared locations → village/township), the points ledger and mall, and the grid workers' view
+    (:class:`workflow.grid_work.GridWork`: who is a grid worker, their grids' open cases, chat binding)."""
 
     cases: CaseService
     gazetteer: Gazetteer
     categories: CategoryNames
     lifecycle: CaseLifecycle
     locator: PlaceLocator
+    points: Optional[PointsLedger] = None
+    mall: Optional[Mall] = None
+    grid_work: Optional[Any] = None
 
 
 _lock = threading.Lock()
@@ -43,6 +49,9 @@ def build(settings: Settings) -> Services:
     session_factory = make_session_factory(engine)
     policy = load_policy(settings.data_dir)
     gazetteer = Gazetteer.load(settings.data_dir)
+    from workflow.grid_work import GridWork
+
+    ledger = PointsLedger(session_factory, policy=load_points_policy(settings.data_dir))
     return Services(
         cases=CaseService(session_factory, calendar, policy=policy),
         gazetteer=gazetteer,
@@ -50,6 +59,9 @@ def build(settings: Settings) -> Services:
         categories=CategoryNames.load(settings.data_dir),
         lifecycle=CaseLifecycle(session_factory, calendar, policy=policy,
                                 auto_accept_threshold=settings.auto_accept_threshold),
+        points=ledger,
+        mall=Mall(session_factory, ledger=ledger),
+        grid_work=GridWork(session_factory, calendar),
     )
 
 

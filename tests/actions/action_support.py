@@ -20,13 +20,19 @@ def make_tracker(
     parse_extra: Optional[Dict[str, Any]] = None,
     sender: str = "resident-1",
     channel: str = "rest",
+    active_loop: Optional[str] = None,
+    message_id: Optional[str] = None,
 ) -> Tracker:
     """A tracker whose latest message is ``text`` with the given intent, entities and extra parse data."""
     latest = {"text": text, "intent": {"name": intent, "confidence": 0.9}, "entities": entities or [],
               **(parse_extra or {})}
+    if message_id:
+        latest["message_id"] = message_id
     events = [{"event": "user", "text": text, "parse_data": latest, "input_channel": channel}]
+    if active_loop is None and slots and slots.get("requested_slot"):
+        active_loop = "report_form"
     return Tracker(sender, dict(slots or {}), latest, events, False, None,
-                   {"name": "report_form"} if slots and slots.get("requested_slot") else {}, "action_listen")
+                   {"name": active_loop} if active_loop else {}, "action_listen")
 
 
 def said(dispatcher: CollectingDispatcher) -> str:

@@ -11,15 +11,25 @@ from actions import services
 from actions.categories import CategoryNames
 from workflow.gazetteer import Gazetteer
 from workflow.geo import PlaceLocator
+from workflow.grid_work import GridWork
+from workflow.mall import Mall, load_catalogue
+from workflow.points import PointsLedger
 
 DATA = Path(__file__).resolve().parents[2] / "data"
 
 
 @pytest.fixture
-def svc(case_service, lifecycle):
+def svc(case_service, lifecycle, session_factory, calendar, clock):
+    """The actions' services over the test database, every clock the frozen ``clock``; the mall's sample
+    catalogue loaded."""
     gazetteer = Gazetteer.load(DATA)
+    ledger = PointsLedger(session_factory, clock=clock)
+    with session_factory.begin() as session:
+        load_catalogue(session, DATA, clock.now)
     built = services.Services(case_service, gazetteer, CategoryNames.load(DATA), lifecycle,
-                              PlaceLocator.load(DATA, gazetteer))
+                              PlaceLocator.load(DATA, gazetteer), points=ledger,
+                              mall=Mall(session_factory, clock=clock, ledger=ledger),
+                              grid_work=GridWork(session_factory, calendar, clock=clock))
     services.configure(built)
     yield built
     services.configure(None)
