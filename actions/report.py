@@ -24,6 +24,8 @@ from rasa_sdk.types import DomainDict
 from actions import constants as c
 from actions import services
 from actions.choices import parse_choice
+from actions.emergency import emergency_advice
+from actions.grid_worker import patrol_grid, worker_of
 from actions.replies import polite_error
 from bot.nlu.normalize import clean_text, has_meaningful_text
 from workflow.deadlines import format_deadline_zh
@@ -37,7 +39,7 @@ logger = logging.getLogger(__name__)
 REPORT_SLOTS = (
     c.SLOT_DESCRIPTION, c.SLOT_CATEGORY, c.SLOT_SUGGESTED_CATEGORY, c.SLOT_CATEGORY_CONFIDENCE,
     c.SLOT_CATEGORY_RANKING, c.SLOT_MATTER_TYPE, c.SLOT_NEEDS_REVIEW, c.SLOT_TOWNSHIP, c.SLOT_VILLAGE,
-    c.SLOT_CONFIRMED, c.SLOT_CATEGORY_CHOICE, c.SLOT_AWAITING_CATEGORY_CHOICE,
+    c.SLOT_CONFIRMED, c.SLOT_CATEGORY_CHOICE, c.SLOT_AWAITING_CATEGORY_CHOICE, c.SLOT_PATROL_GRID,
 )
 _CJK = re.compile(r"[\u3400-\u9fff]")
 _DECLINE_PHONE = ("不留", "不用", "不想", "不方便", "算了", "没有电话", "没电话", "不给", "别打", "保密", "匿名")
@@ -124,10 +126,20 @@ class ActionStartReport(Action):
         shared = tracker.get_slot(c.SLOT_SHARED_LOCATION) or {}
         if township is None and shared.get("township"):  # a location shared before the report (WeChat)
             township, village = shared["township"], village or shared.get("village")
+        advice = emergency_advice(matter_type, category)
+        if advice:  # before anything else: the case is not the fastest help
+            dispatcher.utter_message(text=advice)
+        worker = worker_of(tracker)
+        patrol = patrol_grid(worker, township, village) if worker is not None else None
+        if patrol is not None and township is None:
+            township, village = patrol["township"], patrol["village"]
         events: List[EventType] = [SlotSet(slot, None) for slot in REPORT_SLOTS]
+        events.append(SlotSet(c.SLOT_PATROL_GRID, patrol))
         # The phone slot fills from any phone-shaped entity; a long report often holds other numbers (a card,
         # a contract, a licence plate) that only look like one. Keep it only when it is a real number.
-        events.append(SlotSet(c.SLOT_PHONE, _valid_phone(tracker.get_slot(c.SLOT_PHONE))))
+        # A grid worker is known to the county (their account): no call-back number is asked.
+        phone = _valid_phone(tracker.get_slot(c.SLOT_PHONE))
+        events.append(SlotSet(c.SLOT_PHONE, c.PHONE_DECLINED if worker is not None and phone is None else phone))
         events += [
             # Stored as the resident wrote it (full-width punctuation kept); matching works on folded copies.
             SlotSet(c.SLOT_DESCRIPTION, unicodedata.normalize("NFC", text).strip()),
@@ -140,7 +152,10 @@ class ActionStartReport(Action):
             SlotSet(c.SLOT_TOWNSHIP, township),
             SlotSet(c.SLOT_VILLAGE, village),
         ]
-        if category:
+        if patrol is not None:
+            dispatcher.utter_message(text=f"收到巡查上报（{patrol['village']}{patrol['grid_name']}）" + (
+                f"，初步归为「{svc.categories.name(category)}」类。" if category else "。"))
+        elif category:
             dispatcher.utter_message(text=f"收到，您反映的问题初步归为「{svc.categories.name(category)}」类。")
         return events + [ActiveLoop(c.FORM_REPORT)]
 
@@ -340,7 +355,12 @@ class ActionSubmitReport(Action):
         from workflow.cases import NewReport
 
         phone = tracker.get_slot(c.SLOT_PHONE)
+        patrol = tracker.get_slot(c.SLOT_PATROL_GRID) or {}
+        if patrol and patrol.get("township") != tracker.get_slot(c.SLOT_TOWNSHIP):
+            patrol = {}  # the worker changed the place: an ordinary report of that place
         report = NewReport(
+            kind="patrol" if patrol else "report",
+            grid_code=patrol.get("grid_code"),
             description=tracker.get_slot(c.SLOT_DESCRIPTION) or "",
             category_code=tracker.get_slot(c.SLOT_CATEGORY),
             suggested_category_code=tracker.get_slot(c.SLOT_SUGGESTED_CATEGORY),
@@ -374,13 +394,34 @@ class ActionSubmitReport(Action):
         unit = case.lead_unit.name if case.lead_unit else "调度中心"
         if case.status is CaseStatus.ACCEPTED:
             told = f"已为您登记并受理，工单号 {case.case_id}。\n由{unit}负责办理，办理时限：{format_deadline_zh(case.deadline)}。"
+            told += _points_sentence(tracker.sender_id, case.case_id)
         else:
             told = (f"已为您登记，工单号 {case.case_id}。\n预计由{unit}负责办理；调度员受理后开始计算办理时限，"
                     "受理结果会通知您。")
         dispatcher.utter_message(text=told + "\n办理进展会在这里通知您，也可以随时发送工单号查询。")
         return [SlotSet(slot, None) for slot in REPORT_SLOTS] + [
             SlotSet(c.SLOT_LAST_CASE_ID, case.case_id), SlotSet(c.SLOT_EVIDENCE, None),
-            SlotSet(c.SLOT_SHARED_LOCATION, None)]
+            SlotSet(c.SLOT_SHARED_LOCATION, None), SlotSet(c.SLOT_PATROL_GRID, None)]
+
+
+def _points_sentence(holder: str, case_id: str) -> str:
+    """The points the acceptance just gave (an auto-accepted report is accepted in the conversation, so its
+    points are said here rather than pushed): "这次反映有效，获得10积分，当前积分余额30分。"; "" when none."""
+    ledger = services.get().points
+    if ledger is None:
+        return ""
+    try:
+        entries = ledger.entries(holder, limit=10)
+    except Exception:
+        logger.exception("Reading the points of %s failed", holder)
+        return ""
+    source = f"case:{case_id}:report"
+    entry = next((e for e in entries if e.source == source), None)
+    if entry is None:
+        return ""
+    if entry.amount > 0:
+        return f"\n这次反映有效，获得{entry.amount}积分，当前积分余额{entry.balance_after}分。"
+    return f"\n您今天反映问题所得积分已达每日上限，这次不再加分，感谢您的反映！当前积分余额{entry.balance_after}分。"
 
 
 def _shared_point(tracker: Tracker) -> Dict[str, Any]:

@@ -182,3 +182,34 @@ async def test_the_description_is_kept_as_the_resident_wrote_it(svc, dispatcher)
     text = "厂子往河沟里放黑水，臭得很！（已经半年了）"
     events = await ActionStartReport().run(dispatcher, make_tracker(text, parse_extra=PARSE), DOMAIN)
     assert slots_of(events)["description"] == text
+
+
+async def test_an_auto_accepted_report_says_the_points_it_earned(svc, dispatcher):
+    slots = {**FILLED, "category_confidence": 0.97, "confirmed": True}
+    await ActionSubmitReport().run(dispatcher, make_tracker("对", slots=slots, intent="affirm"), DOMAIN)
+    text = said(dispatcher)
+    assert "已为您登记并受理" in text
+    assert "这次反映有效，获得10积分，当前积分余额10分" in text
+    assert svc.points.balance("resident-1") == 10
+
+
+async def test_a_report_waiting_for_a_dispatcher_promises_no_points_yet(svc, dispatcher):
+    await ActionSubmitReport().run(dispatcher, make_tracker("对", slots={**FILLED, "confirmed": True},
+                                                            intent="affirm"), DOMAIN)
+    assert "积分" not in said(dispatcher) and svc.points.balance("resident-1") == 0
+
+
+@pytest.mark.parametrize("category, number", [("fire_safety", "119"), ("public_security", "110"), ("health", "120"),
+                                              ("city_management", "119（火警、救援）、110（报警）或120")])
+async def test_an_emergency_is_told_to_call_the_emergency_number_first(svc, dispatcher, category, number):
+    parse = {"category": {"name": category, "confidence": 0.9}, "category_ranking": [],
+             "matter_type": {"name": "emergency", "confidence": 0.9}}
+    await ActionStartReport().run(dispatcher, make_tracker("着火了 有老人在里面 王虎寨镇东关村", parse_extra=parse),
+                                  DOMAIN)
+    first = dispatcher.messages[0]["text"]
+    assert f"请马上拨打{number}" in first
+
+
+async def test_an_ordinary_report_gets_no_emergency_advice(svc, dispatcher):
+    await ActionStartReport().run(dispatcher, make_tracker("路灯坏了好几天了 王虎寨镇东关村", parse_extra=PARSE), DOMAIN)
+    assert "拨打" not in said(dispatcher)
