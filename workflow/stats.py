@@ -475,3 +475,48 @@ def rank(rows: Sequence[tuple[str, str, Figures]]) -> tuple[RankedRow, ...]:
         ranked.append(RankedRow(code, name, current, figures))
     return tuple(ranked)
 
+
+
+# ---------------------------------------------------------------------- 帮我办 (issue 6)
+@dataclass(frozen=True)
+class ProxyRow:
+    """帮我办 figures of one township in one period: ``filed`` (proxy cases filed in it), ``responded_on_time``
+    (of those, first response given by its due time: ``first_response_at <= first_response_due``), ``closed``
+    (proxy cases closed in it, by ``closed_at``). Rejected ones count nowhere, as everywhere on the page."""
+
+    code: str
+    name: str
+    filed: int
+    responded_on_time: int
+    closed: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "name": self.name, "filed": self.filed,
+                "responded_on_time": self.responded_on_time, "closed": self.closed}
+
+
+def proxy_figures(session_factory: sessionmaker, *, now: dt.datetime,
+                  zone: str = DEFAULT_ZONE) -> dict[str, tuple[ProxyRow, ...]]:
+    """帮我办 counts per township for ``today`` and ``month`` (the periods of :func:`overview`): every township
+    listed, zeros included, in the ``townships`` table's name order. One grouped query per period.
+
+    Raises:
+        ValueError: ``now`` is naive.
+    """
+    now = _utc(now)
+    result: dict[str, tuple[ProxyRow, ...]] = {}
+    with session_factory() as session:
+        townships = session.execute(select(Township.code, Township.name).order_by(Township.name)).all()
+        for window in (day_period(now, zone), month_period(now, zone)):
+            filed = _within(Case.created_at, window)
+            rows = session.execute(
+                select(Case.township_code,
+                       _count(filed),
+                       _count(filed, Case.first_response_at.is_not(None),
+                              Case.first_response_at <= Case.first_response_due),
+                       _count(_within(Case.closed_at, window)))
+                .where(Case.kind == "proxy", _valid())
+                .group_by(Case.township_code)).all()
+            sums = {code: (int(a or 0), int(b or 0), int(c or 0)) for code, a, b, c in rows}
+            result[window.name] = tuple(ProxyRow(code, name, *sums.get(code, (0, 0, 0))) for code, name in townships)
+    return result

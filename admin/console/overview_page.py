@@ -6,7 +6,8 @@ module's) as cards, two ranked tables (争先进位: units, townships) and two c
 figures to scripts. The chart data travel in the page as a JSON data block (``<script type="application/json">``,
 escaped by Jinja's ``tojson``), read by ``overview.js``: no inline script runs (CSP). The tables carry every figure
 the charts show, so the page is complete without JavaScript. Dispatchers, administrators and unit staff may open
-it (aggregates only: no resident data).
+it (aggregates only: no resident data). A table of 帮我办 per township (issue 6: filed, first response on time,
+closed; today and this month, :func:`workflow.stats.proxy_figures`) follows; the JSON carries it as ``proxy``.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from sanic.response import HTTPResponse, json
 from admin.console.session import page
 from admin.console.templating import render_page
 from workflow.accounts import AccountRole
-from workflow.stats import Overview, Rate, overview
+from workflow.stats import Overview, Rate, overview, proxy_figures
 
 ROLES = (AccountRole.DISPATCHER, AccountRole.ADMIN, AccountRole.UNIT)
 #: The rates in the order the page shows them, with their Chinese names.
@@ -71,16 +72,23 @@ async def _figures(request: Request) -> Overview:
     return await asyncio.to_thread(overview, request.app.ctx.session_factory, now=now)
 
 
+async def _proxy(request: Request):
+    now = request.app.ctx.lifecycle.now()
+    return await asyncio.to_thread(proxy_figures, request.app.ctx.session_factory, now=now)
+
+
 @page(*ROLES)
 async def overview_page(request: Request) -> HTTPResponse:
     """The Overview page."""
     figures = await _figures(request)
     return render_page(request, "overview.html", figures=figures, rates=RATES, percent=percent,
-                       chart_data=chart_data(figures))
+                       chart_data=chart_data(figures), proxy=await _proxy(request))
 
 
 @page(*ROLES)
 async def overview_json(request: Request) -> HTTPResponse:
-    """The figures as JSON (:meth:`workflow.stats.Overview.to_dict`)."""
+    """The figures as JSON (:meth:`workflow.stats.Overview.to_dict`, and ``proxy``: 帮我办 per township)."""
     figures = await _figures(request)
-    return json(figures.to_dict(), ensure_ascii=False, headers={"Cache-Control": "no-store"})
+    body = figures.to_dict()
+    body["proxy"] = {name: [row.to_dict() for row in rows] for name, rows in (await _proxy(request)).items()}
+    return json(body, ensure_ascii=False, headers={"Cache-Control": "no-store"})

@@ -83,6 +83,7 @@ def make_environment(template_dir: Path = TEMPLATE_DIR) -> Environment:
     environment.filters["iso"] = _iso
     environment.filters["masked_phone"] = _masked
     environment.filters["duration"] = duration_text
+    environment.filters["zip"] = lambda first, second: list(zip(first, second))
     environment.filters["segment"] = lambda value: urllib.parse.quote(str(value), safe="")
     environment.globals["asset_url"] = asset_url
     return environment
