@@ -49,7 +49,7 @@ class ActionCancel(Action):
             return [FollowupAction(form)]
         if form not in _TOLD:
             dispatcher.utter_message(text="好的。现在没有正在登记的事项；有问题可以直接说，也可以发工单号查询进度。")
-            return []
+            return [ActiveLoop(None)]
         dispatcher.utter_message(text=_TOLD[form])
         slots = {c.FORM_REPORT: REPORT_SLOTS, c.FORM_PROXY: PROXY_SLOTS,
                  c.FORM_REDEEM: (c.SLOT_PENDING_REDEMPTION, c.SLOT_CONFIRMED)}[form]

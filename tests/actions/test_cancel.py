@@ -49,4 +49,4 @@ async def test_a_clear_stop_at_the_phone_question_still_cancels(dispatcher):
 
 async def test_with_nothing_in_progress_it_says_so(dispatcher):
     events = await ActionCancel().run(dispatcher, make_tracker("取消", intent="cancel"), DOMAIN)
-    assert events == [] and "没有正在登记" in said(dispatcher)
+    assert events == [ActiveLoop(None)] and "没有正在登记" in said(dispatcher)
