@@ -111,3 +111,27 @@ def test_a_hotline_callers_conversation_is_addressed_with_its_colon(
     outbox = Outbox(session_factory, clock=clock)
     assert RasaDelivery(outbox, rasa.url).deliver_batch().delivered >= 1
     assert rasa.requests[0][0].startswith("/conversations/hotline:13812345678/trigger_intent?")
+
+
+def test_a_grid_workers_notice_is_triggered_on_the_workers_chat_and_units_messages_stay(
+        rasa, case_service, session_factory, calendar, clock):
+    from workflow.accounts import AccountService
+    from workflow.grid_work import GridWork
+    from workflow.models import Grid
+
+    liu = AccountService(session_factory).create("grid-liu", "Julu2026console", role="grid_worker",
+                                                 village_code="wanghuzhai_xiaohanzhai", display_name="刘洋")
+    with session_factory.begin() as session:
+        session.add(Grid(code="XHZ-1", name="第一网格", village_code="wanghuzhai_xiaohanzhai", kind="rural",
+                         is_sample=False, worker_account_id=liu.id))
+    work = GridWork(session_factory, calendar, clock=clock)
+    work.bind_sender(work.issue_binding_code(liu.id), "socketio", "web-liu")
+    case_service.file_report(NewReport(description="村口路灯不亮", category_code="city_management",
+                                       matter_type="other", township="王虎寨", village="小韩寨村",
+                                       reporter_id="wx-openid-2", channel="wechat"))
+    result = RasaDelivery(Outbox(session_factory, clock=clock), rasa.url).deliver_batch()
+    assert result.delivered == 1
+    path, body = rasa.requests[0]
+    assert path.startswith("/conversations/web-liu/trigger_intent?") and "output_channel=socketio" in path
+    assert body["entities"]["notification_kind"] == "grid_case"
+    assert body["entities"]["notification_text"].startswith("您的网格新收到一件反映")
