@@ -1,6 +1,7 @@
 """Deadline jobs of the closed loop: warn the lead unit at 80% of the time, mark overdue cases and alert the
 dispatchers, and close resolved cases nobody rated within 3 days (DESIGN.md "Matter types and deadlines", "The
-five-step loop").
+five-step loop"); and return the points mall's goods not collected by the 14th, refunding their points (DESIGN.md
+"Points", issue 6).
 
 Design: one periodic *sweep* over the ``cases`` table instead of one timer per case. DESIGN.md allows either
 ("APScheduler with a database job store (or a poller over the ``cases`` table)"); we use both, each for what it is

@@ -30,6 +30,7 @@ from workflow.db import make_engine
 from workflow.jobs.locks import SweepLock, sweep_lock
 from workflow.jobs.sweep import DEFAULT_BATCH_SIZE, run_due
 from workflow.lifecycle import CaseLifecycle
+from workflow.mall import Mall
 from workflow.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -45,6 +46,7 @@ class _Runtime:
     lifecycle: CaseLifecycle
     lock: SweepLock
     batch_size: int
+    mall: Mall | None = None
 
 
 _runtime: _Runtime | None = None
@@ -59,6 +61,7 @@ def build_scheduler(
     jobstore_engine: Engine | None = None,
     run_at_start: bool = True,
     batch_size: int = DEFAULT_BATCH_SIZE,
+    mall: Mall | None = None,
 ) -> BackgroundScheduler:
     """A background scheduler that sweeps the deadlines (not started: call ``start()``, and ``shutdown()`` at exit).
 
@@ -72,13 +75,15 @@ def build_scheduler(
             needs a non-``future`` engine and disposes of it at shutdown).
         run_at_start: Sweep as soon as the scheduler starts (the catch-up after a restart); default True.
         batch_size: Cases read per query by a sweep.
+        mall: The points mall whose uncollected redemptions each sweep returns; default one over the lifecycle's
+            database and clock (:func:`workflow.jobs.sweep.run_due`).
 
     Returns:
         The configured scheduler, in UTC, its job :data:`JOB_ID` to be written to the job store on start.
     """
     global _runtime
     with _runtime_guard:
-        _runtime = _Runtime(lifecycle, lock or sweep_lock(settings), batch_size)
+        _runtime = _Runtime(lifecycle, lock or sweep_lock(settings), batch_size, mall)
     engine = jobstore_engine or make_engine(settings.database_url, future=False)
     scheduler = BackgroundScheduler(
         jobstores={"default": SQLAlchemyJobStore(engine=engine, tablename=JOBSTORE_TABLE)},
@@ -91,7 +96,7 @@ def build_scheduler(
         deadline_sweep,
         trigger=IntervalTrigger(seconds=settings.jobs_interval_seconds, timezone=dt.timezone.utc),
         id=JOB_ID,
-        name="deadline sweep: warnings, overdue marks, auto-close",
+        name="deadline sweep: warnings, overdue marks, auto-close, uncollected mall goods",
         replace_existing=True,
         coalesce=True,
         max_instances=1,
@@ -121,7 +126,7 @@ def deadline_sweep() -> None:
         logger.debug("deadline sweep skipped: another instance holds the lock")
         return
     try:
-        run_due(runtime.lifecycle, batch_size=runtime.batch_size)
+        run_due(runtime.lifecycle, batch_size=runtime.batch_size, mall=runtime.mall)
     except Exception:  # noqa: BLE001 - nothing escapes the scheduler
         logger.exception("deadline sweep failed; the next sweep retries")
     finally:

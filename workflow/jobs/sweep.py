@@ -21,6 +21,13 @@ tell the dispatcher"; "The five-step loop": closed when the resident rated, or w
   clear it, a new round does.
 - **Auto-close** (``closed_unrated``, rating ``no_rating``): a case resolved at least ``rating_window`` (3 days) ago
   that nobody rated, through :meth:`workflow.lifecycle.CaseLifecycle.close_unrated` (audit row, version check).
+- **Uncollected goods** (issue 6: "uncollected after the 14th returned to stock and points refunded"): every sweep
+  also runs :meth:`workflow.mall.Mall.return_uncollected`, so a points-mall redemption still ``reserved`` when its
+  collection window has ended (00:00 Asia/Shanghai on the 15th) is returned within one sweep interval of it: its
+  pieces back to stock, its points refunded, the resident told. The mall docstring says "run it daily"; running it
+  with every sweep costs one indexed query (``ix_mall_redemptions_status_collect_until``) that finds nothing on
+  every other day, and catches up by itself after the worker was down, like the case jobs. Idempotent (a
+  conditional ``UPDATE … WHERE status = 'reserved'``), so racing sweeps return each redemption once.
 
 Each effect runs in its own short transaction as a conditional update that repeats its condition
 (``UPDATE … WHERE id = :id AND warned_at IS NULL AND …``); its notification is enqueued in that transaction, and
@@ -43,6 +50,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from workflow.case_views import case_query, case_views
 from workflow.exceptions import ConcurrentUpdate, IllegalTransition
 from workflow.lifecycle import CaseLifecycle
+from workflow.mall import Mall
 from workflow.models import Case
 from workflow.case_messages import notify_deadline_warning, notify_overdue
 from workflow.status import CaseStatus
@@ -68,13 +76,16 @@ class SweepResult:
         warned: Case ids whose lead unit was warned, in id order.
         overdue: Case ids marked overdue.
         closed: Case ids closed without rating.
-        errors: ``(case_id, error)`` of effects that failed (logged; retried by the next sweep).
+        returned: Pickup codes of the mall redemptions returned (uncollected after their window).
+        errors: ``(case_id, error)`` of effects that failed (logged; retried by the next sweep); ``("mall", error)``
+            when the return of uncollected goods failed.
     """
 
     now: dt.datetime
     warned: list[str] = field(default_factory=list)
     overdue: list[str] = field(default_factory=list)
     closed: list[str] = field(default_factory=list)
+    returned: list[str] = field(default_factory=list)
     errors: list[tuple[str, str]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
@@ -84,14 +95,20 @@ class SweepResult:
             "warned": list(self.warned),
             "overdue": list(self.overdue),
             "closed": list(self.closed),
+            "returned": list(self.returned),
             "errors": [list(error) for error in self.errors],
         }
 
 
 def run_due(
-    lifecycle: CaseLifecycle, now: dt.datetime | None = None, *, batch_size: int = DEFAULT_BATCH_SIZE
+    lifecycle: CaseLifecycle,
+    now: dt.datetime | None = None,
+    *,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    mall: Mall | None = None,
 ) -> SweepResult:
-    """Do everything that is due at ``now``: warnings, overdue marks, auto-closes (see the module docstring).
+    """Do everything that is due at ``now``: warnings, overdue marks, auto-closes, the return of uncollected mall
+    redemptions (see the module docstring).
 
     Safe to run any number of times, concurrently too: what was done is not done again. A failing case is logged,
     listed in ``errors`` and left for the next sweep; nothing is raised for it.
@@ -101,6 +118,8 @@ def run_due(
         now: The sweep's time (aware); default the lifecycle's clock. Auto-close checks the rating window again
             with the lifecycle's own clock.
         batch_size: Cases read per query (≥ 1).
+        mall: The points mall whose uncollected redemptions are returned; default one over the lifecycle's database
+            and clock (the repository's points policy; the return itself follows each redemption's own window).
 
     Returns:
         What was done.
@@ -119,10 +138,12 @@ def run_due(
         _apply(result, result.overdue, case_id, lambda: _mark_overdue(factory, pk, now))
     for _, case_id in _due(factory, _close_due(now, lifecycle.rating_window), batch_size):
         _apply(result, result.closed, case_id, lambda: _close(lifecycle, case_id))
-    if result.warned or result.overdue or result.closed or result.errors:
+    _return_uncollected(result, mall or Mall(factory, clock=lifecycle.now), now)
+    if result.warned or result.overdue or result.closed or result.returned or result.errors:
         logger.info(
-            "deadline sweep at %s: %d warned, %d overdue, %d closed, %d errors",
-            now.isoformat(), len(result.warned), len(result.overdue), len(result.closed), len(result.errors),
+            "deadline sweep at %s: %d warned, %d overdue, %d closed, %d returned, %d errors",
+            now.isoformat(), len(result.warned), len(result.overdue), len(result.closed), len(result.returned),
+            len(result.errors),
         )  # fmt: skip
     return result
 
@@ -211,6 +232,15 @@ def _close(lifecycle: CaseLifecycle, case_id: str) -> bool:
         logger.debug("case %s not auto-closed: %s", case_id, declined)
         return False
     return True
+
+
+def _return_uncollected(result: SweepResult, mall: Mall, now: dt.datetime) -> None:
+    """The mall's return job; a failure is logged and listed, and the next sweep retries what is left."""
+    try:
+        result.returned.extend(view.pickup_code for view in mall.return_uncollected(now))
+    except Exception as exc:  # noqa: BLE001 - the case jobs must not stop for it
+        logger.exception("deadline sweep: returning uncollected mall redemptions failed")
+        result.errors.append(("mall", f"{type(exc).__name__}: {exc}"))
 
 
 def _apply(result: SweepResult, done: list[str], case_id: str, effect) -> None:
