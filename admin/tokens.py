@@ -117,6 +117,8 @@ def check_may_read(request: Request, view: CaseView) -> None:
         NotCaseUnit: A unit token and a case the unit does not lead (→ 403).
     """
     principal = principal_of(request)
+    if principal.role is TokenRole.SENSOR:  # a sensor gateway's token only sends readings
+        raise _not_allowed(principal, "read a case")
     if principal.role is TokenRole.UNIT and not is_unit_case(view, principal.unit_code):
         raise NotCaseUnit(
             f"unit {principal.unit_code!r} is not the lead unit of case {view.case_id}",

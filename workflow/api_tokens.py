@@ -43,6 +43,8 @@ class TokenRole(str, Enum):
     DISPATCHER = "dispatcher"
     UNIT = "unit"
     ADMIN = "admin"
+    #: A field-sensor gateway (issue 7): may only send readings (``POST /api/sensors/readings``).
+    SENSOR = "sensor"
 
 
 class InvalidTokenRequest(JuhaobanError):

@@ -371,7 +371,7 @@ class CaseSequence(Base):
 
 # ---------------------------------------------------------------------- API tokens (migration 0004_api_tokens)
 #: Roles an API token can carry (:class:`workflow.api_tokens.TokenRole`); admin may do everything a dispatcher may.
-API_TOKEN_ROLES = ("dispatcher", "unit", "admin")
+API_TOKEN_ROLES = ("dispatcher", "unit", "admin", "sensor")  # sensor: migration 0010
 
 
 class ApiToken(Base):
@@ -682,3 +682,4 @@ class ResidentChannel(Base):
 
 from workflow import points_models  # noqa: E402,F401  (points tables, migration 0008)
 from workflow import grid_work_models  # noqa: E402,F401  (grid workers' chats and binding codes, migration 0009)
+from workflow import sensor_models, trace_models  # noqa: E402,F401  (farms, sensors, traceability: migration 0010)
