@@ -90,6 +90,10 @@ class NotificationKind(str, Enum):
     PROXY_ASSIGNED = "proxy_assigned"
     PROXY_FILED = "proxy_filed"
     PROXY_RESPONSE = "proxy_response"
+    # Growers (issue 7, workflow/sensors.py and workflow/grower_broadcasts.py): a sensor rule's advice for a plot;
+    # an administrator's guidance to growers.
+    FIELD_ALERT = "field_alert"
+    GROWER_BROADCAST = "grower_broadcast"
 
 
 @dataclass(frozen=True)
