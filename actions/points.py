@@ -229,13 +229,17 @@ class ValidateRedeemForm(FormValidationAction):
             return {c.SLOT_CONFIRMED: False}
         if any(word in text for word in _YES):
             return {c.SLOT_CONFIRMED: True}
-        return {}
+        return {c.SLOT_CONFIRMED: None}  # neither: validate_confirmed asks again (the form is not rejected)
 
     def validate_confirmed(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                            domain: DomainDict) -> Dict[Text, Any]:
-        """True → the form ends and the redemption is submitted; False → nothing is spent, the form ends."""
+        """True → the form ends and the redemption is submitted; False → nothing is spent, the form ends; an
+        answer that is neither → asked again."""
         if value is True:
             return {c.SLOT_CONFIRMED: True}
+        if value is None:
+            dispatcher.utter_message(text="没看明白，要兑换请回复“确认”，不换了回复“不换”。")
+            return {c.SLOT_CONFIRMED: None}
         dispatcher.utter_message(text="好的，这次不兑换了，积分没有动。")
         return {c.SLOT_CONFIRMED: False, c.SLOT_PENDING_REDEMPTION: None}
 

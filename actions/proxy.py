@@ -49,6 +49,16 @@ _KIN_PATTERN = re.compile("(?:我家|俺家|我们家|俺们家|家里|家中|�
 _MIN_BENEFICIARY_CHARS = 2
 
 
+_ON_BEHALF = re.compile("(?:代办|帮办|帮我办|(?:帮|替|给)(?:我|俺)?(?:家|们家)?(?:的)?(?:" + "|".join(_KIN) + ")"
+                        "(?:的)?.{0,12}?(?:办|申请|交|认证|领))")
+
+
+def looks_like_proxy(text: str) -> bool:
+    """True when the text asks for something to be done *for* someone ("替我家老太太办个高龄津贴", "代办"), which the
+    intent model sometimes reads as a report; a complaint about a relative's matter ("我娘的低保一直没发") is not."""
+    return bool(_ON_BEHALF.search(clean_text(text or "")))
+
+
 def beneficiary_in(text: str) -> Optional[str]:
     """The person a request is for when the text names one by kinship ("帮我家老人办…" → ``我家老人``), else None."""
     found = _KIN_PATTERN.search(clean_text(text or ""))

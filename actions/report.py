@@ -116,6 +116,10 @@ class ActionStartReport(Action):
         if not _CJK.search(text):  # English, pinyin or digits only: the county's staff read Chinese
             dispatcher.utter_message(response="utter_chinese_please")
             return []
+        from actions.proxy import ActionStartProxy, looks_like_proxy  # proxy imports this module
+
+        if looks_like_proxy(text):  # "替我家老太太办个高龄津贴": a 帮我办 request the intent model took for a report
+            return await ActionStartProxy().run(dispatcher, tracker, domain)
         svc = services.get()
         category = (message.get("category") or {}).get("name")
         confidence = float((message.get("category") or {}).get("confidence") or 0.0)

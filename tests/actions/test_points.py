@@ -131,7 +131,8 @@ async def test_an_unknown_item_points_to_the_catalogue(svc, clock, dispatcher):
     assert "没找到" in said(dispatcher) and "积分能换什么" in said(dispatcher)
 
 
-@pytest.mark.parametrize("answer, confirmed", [("确认", True), ("换吧", True), ("不换了", False), ("算了不要了", False)])
+@pytest.mark.parametrize("answer, confirmed", [("确认", True), ("换吧", True), ("不换了", False), ("算了不要了", False),
+                                              ("今天天气咋样", None)])
 def test_the_confirmation_is_read_from_the_words(answer, confirmed, dispatcher):
     form = ValidateRedeemForm()
     t = tracker(answer, intent="inform", slots={"requested_slot": "confirmed"}, active_loop="redeem_form")
@@ -162,3 +163,9 @@ async def test_my_redemptions_shows_the_pickup_code_and_the_collection_days(svc,
 async def test_no_redemptions_yet(svc, dispatcher):
     await ActionMyRedemptions().run(dispatcher, tracker("我换的东西呢", intent="ask_redemptions"), DOMAIN)
     assert "还没有兑换过" in said(dispatcher)
+
+
+def test_an_answer_that_is_neither_is_asked_again(dispatcher):
+    t = tracker("今天天气咋样", intent="nlu_fallback", slots={"requested_slot": "confirmed"}, active_loop="redeem_form")
+    assert ValidateRedeemForm().validate_confirmed(None, dispatcher, t, DOMAIN) == {"confirmed": None}
+    assert "回复“确认”" in said(dispatcher)

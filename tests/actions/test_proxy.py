@@ -12,7 +12,9 @@ from actions.proxy import (
     ActionSubmitProxy,
     ValidateProxyForm,
     beneficiary_in,
+    looks_like_proxy,
 )
+from actions.report import ActionStartReport
 from action_support import DOMAIN, make_tracker, said
 from workflow.accounts import AccountService
 from workflow.models import Grid
@@ -114,3 +116,17 @@ async def test_a_request_in_a_village_without_a_worker_waits_for_a_dispatcher(sv
     case = case_service.get_case(slots_of(events)["last_case_id"])
     assert case.kind == "proxy" and case.assignee_name is None
     assert "调度员会尽快" in said(dispatcher)
+
+
+@pytest.mark.parametrize("text, proxy", [
+    ("替我家老太太办个高龄津贴", True), ("代办", True), ("帮俺娘申请个残疾证", True), ("给我爸交一下医保", True),
+    ("我娘的低保一直没发", False), ("我家老人被骗了三千块钱", False), ("村里老人的高龄补贴啥时候发", False),
+])
+def test_it_tells_a_request_on_someones_behalf_from_a_complaint(text, proxy):
+    assert looks_like_proxy(text) is proxy
+
+
+async def test_a_proxy_request_read_as_a_report_opens_the_proxy_form(svc, dispatcher):
+    tracker = make_tracker("替我家老太太办个高龄津贴", intent="report_issue", parse_extra=PARSE)
+    events = await ActionStartReport().run(dispatcher, tracker, DOMAIN)
+    assert ActiveLoop("proxy_form") in events and "帮我办" in said(dispatcher)

@@ -42,3 +42,27 @@ def test_length_counts_only_characters_that_carry_meaning():
     assert meaningful_length("😡😡 。。。 ！！") == 0
     assert meaningful_length("ＡＢＣ１２３ 路灯坏了") == 10
     assert meaningful_length(LONG) >= REPORT_MIN_CHARS
+
+
+def ambiguous(*ranking):
+    return {"intent_ranking": [{"name": "nlu_fallback", "confidence": 0.45}]
+            + [{"name": name, "confidence": confidence} for name, confidence in ranking], **PARSE}
+
+
+@pytest.mark.parametrize("text, ranking, shown", [
+    ("毛巾多少积分一条", (("ask_mall_items", 0.39), ("ask_points", 0.39)), "积分商城可兑换"),
+    ("积分兑一壶油", (("redeem_item", 0.47), ("ask_mall_items", 0.45)), "积分商城可兑换"),
+    ("俺还剩几个分", (("ask_points", 0.44), ("ask_mall_items", 0.40)), "您现在有 0 积分"),
+    ("我都换过啥东西", (("ask_redemptions", 0.5), ("ask_mall_items", 0.45)), "还没有兑换过"),
+])
+async def test_an_ambiguous_read_only_question_gets_the_best_guess_answered(svc, dispatcher, text, ranking, shown):
+    tracker = make_tracker(text, intent="nlu_fallback", parse_extra=ambiguous(*ranking))
+    events = await ActionTriageUnclear().run(dispatcher, tracker, DOMAIN)
+    assert shown in said(dispatcher) and events == []
+    assert svc.mall.redemptions_of("resident-1") == []  # a guessed redemption never spends
+
+
+async def test_a_weak_guess_still_gets_the_usual_reply(svc, dispatcher):
+    tracker = make_tracker("嗯嗯那个", intent="nlu_fallback", parse_extra=ambiguous(("ask_points", 0.2)))
+    await ActionTriageUnclear().run(dispatcher, tracker, DOMAIN)
+    assert said(dispatcher) == "utter_default"
