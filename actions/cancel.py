@@ -1,9 +1,9 @@
 """"算了 / 不报了 / 取消": ends the report, 帮我办 request or redemption in progress, keeping nothing of it.
 
-Inside a form the rules (``data/core/rules.yml``) send the ``cancel`` intent here instead of to the form. One
-exception keeps a report alive: asked for a phone number, "算了" / "不用了" mostly means "no number" (the county's
-residents often answer so), so unless a word that can only mean stopping the report is in it ("不报了", "取消",
-"撤回"…), the answer goes back to the form, which reads it as declining the phone.
+Inside a form the extractors refuse a ``cancel`` message (``actions/report.py`` ``_NOT_AN_ANSWER``), the form
+rejects it and the rules (``data/core/rules.yml``) send it here. One exception keeps a report alive: asked for a
+phone number, "算了" mostly means "no number", so the phone extractor takes it as declining
+(:func:`actions.report.declines_the_phone`) unless a word that can only mean stopping is in it ("不报了", "取消").
 """
 
 from __future__ import annotations
@@ -11,22 +11,19 @@ from __future__ import annotations
 from typing import List, Text
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
+from rasa_sdk.events import ActiveLoop, EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import constants as c
 from actions.proxy import PROXY_SLOTS
-from actions.report import _DECLINE_PHONE, REPORT_SLOTS
-from bot.nlu.normalize import clean_text
-
-#: Words that only mean "stop this report / request" (never "no phone number").
-STOP_WORDS = ("不报", "不反映", "不办", "不登记", "取消", "撤回", "撤销", "不弄了", "不要了", "不提交", "刚才的不算")
+from actions.report import REPORT_SLOTS
 
 _TOLD = {
     c.FORM_REPORT: "好的，这件事不登记了，刚才说的都没有提交。以后有问题随时说。",
     c.FORM_PROXY: "好的，这次“帮我办”不提交了。需要时再说“帮我办”就行。",
     c.FORM_REDEEM: "好的，这次不兑换了，积分没有动。",
+    c.FORM_EXPERT: "好的，先不问专家了。有问题随时说。",
 }
 
 
@@ -38,21 +35,15 @@ class ActionCancel(Action):
         return c.ACTION_CANCEL
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
-        """Deactivates the form and says nothing was submitted; outside a form says there is nothing to cancel.
-
-        A "算了" that answers the phone question goes back to the report form (``FollowupAction``) instead.
-        """
+        """Deactivates the form and says nothing was submitted; outside a form says there is nothing to cancel."""
         form = (tracker.active_loop or {}).get("name")
-        text = clean_text(tracker.latest_message.get("text") or "")
-        if (form in (c.FORM_REPORT, c.FORM_PROXY) and tracker.get_slot(c.SLOT_REQUESTED) == c.SLOT_PHONE
-                and any(word in text for word in _DECLINE_PHONE) and not any(word in text for word in STOP_WORDS)):
-            return [FollowupAction(form)]
         if form not in _TOLD:
             dispatcher.utter_message(text="好的。现在没有正在登记的事项；有问题可以直接说，也可以发工单号查询进度。")
             return [ActiveLoop(None)]
         dispatcher.utter_message(text=_TOLD[form])
         slots = {c.FORM_REPORT: REPORT_SLOTS, c.FORM_PROXY: PROXY_SLOTS,
-                 c.FORM_REDEEM: (c.SLOT_PENDING_REDEMPTION, c.SLOT_CONFIRMED)}[form]
+                 c.FORM_REDEEM: (c.SLOT_PENDING_REDEMPTION, c.SLOT_CONFIRMED),
+                 c.FORM_EXPERT: (c.SLOT_EXPERT_QUESTION,)}[form]
         events: List[EventType] = [ActiveLoop(None), SlotSet(c.SLOT_REQUESTED, None)]
         events += [SlotSet(slot, None) for slot in dict.fromkeys(slots)]
         if form == c.FORM_REPORT:

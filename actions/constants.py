@@ -27,6 +27,12 @@ INTENT_ASK_GRID_CASES = "ask_grid_cases"
 INTENT_BIND_ACCOUNT = "bind_account"
 INTENT_CANCEL = "cancel"
 ENTITY_MALL_ITEM = "mall_item"
+# growers (issue 7)
+INTENT_ASK_FARMING = "ask_farming"
+INTENT_ASK_FIELD_CONDITIONS = "ask_field_conditions"
+INTENT_ASK_TRACE = "ask_trace"
+INTENT_ASK_EXPERT = "ask_expert"
+ENTITY_TRACE_CODE = "trace_code"
 ENTITY_BINDING_CODE = "binding_code"
 CHANNEL_INTENTS = (INTENT_SHARE_LOCATION, INTENT_SHARE_IMAGE, INTENT_SUBSCRIBE)
 ENTITY_LATITUDE = "latitude"
@@ -65,6 +71,7 @@ SLOT_BENEFICIARY = "beneficiary"
 SLOT_PROXY_MATTER = "proxy_matter"
 # set for a grid worker's patrol report: {"grid_code", "grid_name", "village", "township"} of the worker's grid
 SLOT_PATROL_GRID = "patrol_grid"
+SLOT_EXPERT_QUESTION = "expert_question"
 
 # the value of the phone slot when the resident declines to leave a number
 PHONE_DECLINED = "declined"
@@ -101,6 +108,13 @@ ACTION_SUBMIT_PROXY = "action_submit_proxy"
 ACTION_GRID_CASES = "action_grid_cases"
 ACTION_BIND_ACCOUNT = "action_bind_account"
 ACTION_CANCEL = "action_cancel"
+ACTION_ANSWER_FARMING = "action_answer_farming"
+ACTION_START_EXPERT = "action_start_expert"
+FORM_EXPERT = "expert_form"
+VALIDATE_EXPERT_FORM = "validate_expert_form"
+ACTION_SUBMIT_EXPERT = "action_submit_expert"
+ACTION_FIELD_CONDITIONS = "action_field_conditions"
+ACTION_TRACE_QUERY = "action_trace_query"
 
 # how many alternative categories "不对" offers
 ALTERNATIVES_OFFERED = 3

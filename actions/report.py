@@ -76,12 +76,25 @@ def _entity(tracker: Tracker, name: str) -> Optional[str]:
 
 #: Intents that are not an answer to the form's question: each has its own rule inside the form
 #: (data/core/rules.yml), which runs once the form declines the message.
-_NOT_AN_ANSWER = (*c.CHANNEL_INTENTS, "request_human", c.INTENT_ASK_CASE_STATUS)
+#: Rasa runs an active form first and only lets the rules speak when it rejects the message, so an extractor that
+#: took any text as the answer would read "取消" or "我的积分" as a township.
+_NOT_AN_ANSWER = (*c.CHANNEL_INTENTS, "request_human", c.INTENT_ASK_CASE_STATUS, c.INTENT_CANCEL,
+                  c.INTENT_ASK_POINTS, c.INTENT_ASK_MALL_ITEMS, c.INTENT_ASK_REDEMPTIONS)
+#: Words that only mean "stop this report / request" (never "no phone number").
+STOP_WORDS = ("不报", "不反映", "不办", "不登记", "取消", "撤回", "撤销", "不弄了", "不要了", "不提交", "刚才的不算")
 
 
 def _not_an_answer_to_the_form(tracker: Tracker) -> bool:
-    """A location or image the channel sent, "转人工" or a status question: not an answer to the form."""
+    """A location or image the channel sent, "转人工", a status or points question, cancelling: not an answer to
+    the form."""
     return (tracker.latest_message.get("intent") or {}).get("name") in _NOT_AN_ANSWER
+
+
+def declines_the_phone(tracker: Tracker) -> bool:
+    """At the phone question, "算了" / "不用了" mostly means "no number" (the county's residents often answer so):
+    true when a decline word is said and no word that can only mean stopping the report ("不报了", "取消")."""
+    text = clean_text(tracker.latest_message.get("text") or "")
+    return any(word in text for word in _DECLINE_PHONE) and not any(word in text for word in STOP_WORDS)
 
 
 def _alternatives(tracker: Tracker) -> List[str]:
@@ -218,8 +231,13 @@ class ValidateReportForm(FormValidationAction):
     def extract_phone(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[Text, Any]:
-        """When the phone was asked: a decline ("不留") or the answer's text (validated below)."""
-        if tracker.get_slot(c.SLOT_REQUESTED) != c.SLOT_PHONE or _not_an_answer_to_the_form(tracker):
+        """When the phone was asked: a decline ("不留", also "算了" read as cancelling) or the answer's text
+        (validated below)."""
+        if tracker.get_slot(c.SLOT_REQUESTED) != c.SLOT_PHONE:
+            return {}
+        if (tracker.latest_message.get("intent") or {}).get("name") == c.INTENT_CANCEL and declines_the_phone(tracker):
+            return {c.SLOT_PHONE: c.PHONE_DECLINED}
+        if _not_an_answer_to_the_form(tracker):
             return {}
         text = clean_text(tracker.latest_message.get("text") or "")
         intent = (tracker.latest_message.get("intent") or {}).get("name")

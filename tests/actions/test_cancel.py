@@ -4,9 +4,10 @@ answer to the phone question still means "no number"."""
 from __future__ import annotations
 
 import pytest
-from rasa_sdk.events import ActiveLoop, FollowupAction
+from rasa_sdk.events import ActiveLoop
 
 from actions.cancel import ActionCancel
+from actions.report import ValidateReportForm
 from action_support import DOMAIN, make_tracker, said
 
 
@@ -38,13 +39,19 @@ async def test_cancelling_a_report_files_nothing(svc, dispatcher, case_service):
 @pytest.mark.parametrize("text", ["算了", "不用了", "算了吧 不留了"])
 async def test_at_the_phone_question_it_means_no_number(text, dispatcher):
     tracker = make_tracker(text, intent="cancel", active_loop="report_form", slots={"requested_slot": "phone"})
-    assert await ActionCancel().run(dispatcher, tracker, DOMAIN) == [FollowupAction("report_form")]
-    assert said(dispatcher) == ""
+    assert ValidateReportForm().extract_phone(dispatcher, tracker, DOMAIN) == {"phone": "declined"}
 
 
-async def test_a_clear_stop_at_the_phone_question_still_cancels(dispatcher):
-    tracker = make_tracker("算了不报了", intent="cancel", active_loop="report_form", slots={"requested_slot": "phone"})
-    assert ActiveLoop(None) in await ActionCancel().run(dispatcher, tracker, DOMAIN)
+@pytest.mark.parametrize("text", ["算了不报了", "取消"])
+async def test_a_clear_stop_at_the_phone_question_is_not_taken_as_an_answer(text, dispatcher):
+    tracker = make_tracker(text, intent="cancel", active_loop="report_form", slots={"requested_slot": "phone"})
+    assert ValidateReportForm().extract_phone(dispatcher, tracker, DOMAIN) == {}  # the form rejects: the rule cancels
+
+
+@pytest.mark.parametrize("intent", ["cancel", "ask_points", "ask_mall_items"])
+async def test_cancelling_or_a_points_question_is_not_read_as_the_township(intent, dispatcher):
+    tracker = make_tracker("取消", intent=intent, active_loop="report_form", slots={"requested_slot": "township"})
+    assert ValidateReportForm().extract_township(dispatcher, tracker, DOMAIN) == {}
 
 
 async def test_with_nothing_in_progress_it_says_so(dispatcher):
