@@ -31,6 +31,8 @@ from admin.errors import register_error_handler
 from admin.health import health_blueprint
 from admin.rasa_client import RasaClient
 from admin.residents import residents_blueprint
+from admin.sensor_routes import sensor_blueprint
+from admin.trace_routes import trace_blueprint
 from admin.unit_routes import unit_blueprint
 from workflow.accounts import AccountService
 from workflow.cases import CaseService
@@ -97,6 +99,8 @@ def create_app(
     app.blueprint(dispatch_blueprint())
     app.blueprint(unit_blueprint())
     app.blueprint(residents_blueprint())
+    app.blueprint(sensor_blueprint())  # farms, field sensors, growers' broadcasts (issue 7)
+    app.blueprint(trace_blueprint())  # traceability API and the public /trace/<code> page (issue 7)
     app.blueprint(chat_blueprint())  # the residents' web chat page, no token (JUHAOBAN_CHAT_SOCKET_URL)
     app.blueprint(console_blueprint())  # the dispatcher console: accounts and cookie sessions, no bearer token
     return app

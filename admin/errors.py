@@ -51,6 +51,7 @@ from workflow.exceptions import (
     UnknownTownship,
     UnknownUnit,
 )
+from workflow.field_errors import FieldDataConflict, FieldDataNotFound, InvalidFieldData
 
 logger = logging.getLogger(__name__)
 
@@ -69,6 +70,11 @@ _DOMAIN_STATUS: tuple[tuple[type[JuhaobanError], int], ...] = (
     (UnknownTownship, 422),
     (UnknownUnit, 422),
     (InvalidTokenRequest, 422),
+    # Growers' side (issue 7: farms, sensors, traceability): unknown plot/batch, invalid input, conflicts
+    # (a harvest inside a pre-harvest interval, a reused request id).
+    (FieldDataNotFound, 404),
+    (InvalidFieldData, 422),
+    (FieldDataConflict, 409),
 )
 # Errors of the HTTP layer itself (query string, body): not domain errors, same body shape.
 _REQUEST_STATUS: tuple[tuple[type[Exception], int], ...] = (

@@ -543,7 +543,7 @@ def _validate(index: int, raw: Any, now: dt.datetime, pest_species: Sequence[str
     unit = _UNIT_ALIASES.get(unit, unit) if isinstance(unit, str) else unit
     if unit != spec.unit:
         return reject("wrong_unit", "unit", f"{spec.label}的单位应为 {spec.unit}，收到 {raw.get('unit')!r}",
-                      f"{kind} must be in {spec.unit}, got {raw.get('unit')!r}")
+                      f"{kind} must be given in unit {spec.unit}, got unit {raw.get('unit')!r}")
     if kind == "pest_count" and (isinstance(value, float) and not value.is_integer()):
         return reject("out_of_range", "value", "虫情计数必须是整数", "pest_count must be a whole number")
     if (spec.low is not None and value < spec.low) or (spec.high is not None and value > spec.high):
