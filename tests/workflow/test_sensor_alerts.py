@@ -150,3 +150,14 @@ def test_a_broadcast_reaches_one_chat_per_grower_and_a_retry_sends_nothing(sessi
     with pytest.raises(InvalidFieldData):
         broadcast(session_factory, request_id="req-4", text="  ", sent_by="admin", clock=clock)
     assert len(_messages(session_factory, "grower_broadcast")) == 4
+
+
+def test_two_ingestions_racing_push_the_days_advice_once(service, session_factory):
+    from concurrent.futures import ThreadPoolExecutor
+
+    batches = [[soil(13, at=f"2026-11-30T09:{minute:02d}:00+08:00")] for minute in range(0, 40, 5)]
+    with ThreadPoolExecutor(max_workers=len(batches)) as pool:
+        results = list(pool.map(service.ingest, batches))
+    assert sum(r.accepted for r in results) == len(batches)
+    assert sum(len(r.alerts) for r in results) == 1
+    assert len(_messages(session_factory)) == 1
