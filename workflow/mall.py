@@ -372,6 +372,21 @@ class Mall:
         with self._session_factory() as session:
             return self._by_code(session, code)
 
+    def reserved_this_month(self, now: dt.datetime | None = None, limit: int = 200) -> list[RedemptionView]:
+        """The staff's hand-out list: redemptions still ``reserved`` whose collection window is in the month of
+        ``now`` (Asia/Shanghai), oldest first, at most ``limit`` (1–500)."""
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 500:
+            raise ValueError(f"limit must be from 1 to 500, got {limit!r}")
+        today = self._when(now).astimezone(SHANGHAI).date()
+        first = today.replace(day=1)
+        with self._session_factory() as session:
+            rows = session.execute(
+                select(MallRedemption, MallItem.name).join(MallItem, MallItem.code == MallRedemption.item_code)
+                .where(MallRedemption.status == "reserved", MallRedemption.collect_from >= _midnight(first),
+                       MallRedemption.collect_from < _midnight(_next_month(first)))
+                .order_by(MallRedemption.id).limit(limit)).all()
+            return [_redemption_view(redemption, name) for redemption, name in rows]
+
     # ------------------------------------------------------------------ handing out and returning
     def collect(self, pickup_code: str, now: dt.datetime | None = None, *, by: str = "staff") -> RedemptionView:
         """Hand out a redemption: reserved → collected, only within its collection window.

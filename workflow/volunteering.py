@@ -14,6 +14,16 @@ issue 6. Rules:
   on each other in a circle).
 - Holders are channel sender ids, like the reporters of cases (see :mod:`workflow.points_models`); each credited
   attendee is told (``points_awarded``) on the channel of their latest case.
+- **Attendees by phone** (:meth:`Volunteering.holders_by_phone`, the console's sign-in sheet: one number a line).
+  A number is one attendee, credited on **one** holder, so a person with two chats is not paid twice: the sender id
+  of a chat bound to a resident registered with that number (``resident_channels`` of
+  :func:`workflow.grids.residents_by_phone`; the latest bound first), else the reporter (``cases.reporter_id``) of
+  the latest case filed with that ``reporter_phone``. A number that finds neither is ``not_found`` (the person has
+  never written to 巨好办 and is not bound: nothing can be credited yet); a line that is not a mainland number is
+  ``invalid``; a number given twice counts once (``repeated``). Numbers are compared in
+  :func:`workflow.phones.normalize_phone`'s canonical form (as stored on residents and cases).
+- The other way, for showing an attendee (:func:`holder_phones`): the phone of the resident bound to the sender id,
+  else the ``reporter_phone`` of the holder's latest case that has one (pages show it masked).
 """
 
 from __future__ import annotations
@@ -27,6 +37,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from workflow.cases import Clock, utc_now
+from workflow.models import Case, Resident, ResidentChannel
+from workflow.phones import normalize_phone
 from workflow.points import SHANGHAI, InvalidPointsAction, PointsError, PointsLedger, lock_account
 from workflow.points_models import VolunteerActivity, VolunteerAttendance
 
@@ -68,6 +80,29 @@ class ActivityView:
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "title": self.title, "held_on": self.held_on.isoformat(), "points": self.points,
                 "organiser": self.organiser, "place": self.place, "attendees": self.attendees}
+
+
+@dataclass(frozen=True)
+class AttendeeView:
+    """A confirmed attendee: the holder (sender id), when and by whom confirmed (aware UTC; the organiser), and the
+    holder's phone when one is known (:func:`holder_phones`; None otherwise)."""
+
+    holder_id: str
+    confirmed_at: dt.datetime
+    confirmed_by: str
+    phone: str | None
+
+
+@dataclass(frozen=True)
+class PhoneMatch:
+    """One line of a sign-in sheet: ``line`` as typed, ``phone`` canonical (None when ``invalid``), ``holder_id``
+    the holder it is credited on (None unless ``status`` is ``found``); ``status`` ``found``, ``not_found``,
+    ``invalid`` or ``repeated``."""
+
+    line: str
+    phone: str | None
+    holder_id: str | None
+    status: str
 
 
 @dataclass(frozen=True)
@@ -188,6 +223,62 @@ class Volunteering:
             row = _load(session, activity_id)
             return _view(row, _attendees(session, row.id))
 
+    def recent(self, limit: int = 50) -> list[ActivityView]:
+        """The console's list: the last ``limit`` (1–200) activities, newest first (latest ``held_on``, then the
+        latest registered)."""
+        _check_limit(limit)
+        query = (select(VolunteerActivity)
+                 .order_by(VolunteerActivity.held_on.desc(), VolunteerActivity.id.desc()).limit(limit))
+        with self._session_factory() as session:
+            rows = session.execute(query).scalars().all()
+            return [_view(row, _attendees(session, row.id)) for row in rows]
+
+    def attendees(self, activity_id: int) -> list[AttendeeView]:
+        """An activity's confirmed attendees, in the order confirmed, with their phones when known.
+
+        Raises:
+            ActivityNotFound: No such activity.
+        """
+        with self._session_factory() as session:
+            row = _load(session, activity_id)
+            rows = session.execute(select(VolunteerAttendance).where(VolunteerAttendance.activity_id == row.id)
+                                   .order_by(VolunteerAttendance.id)).scalars().all()
+            phones = holder_phones(session, [r.holder_id for r in rows])
+            return [AttendeeView(r.holder_id, r.confirmed_at, r.confirmed_by, phones.get(r.holder_id)) for r in rows]
+
+    def holders_by_phone(self, lines: Sequence[str]) -> list[PhoneMatch]:
+        """Resolve a sign-in sheet's numbers to holders (rule "Attendees by phone"); blank lines are skipped.
+
+        Returns:
+            One :class:`PhoneMatch` per non-blank line, in the order given.
+
+        Raises:
+            InvalidPointsAction: More than 500 lines.
+        """
+        typed = [line.strip() for line in lines if isinstance(line, str) and line.strip()]
+        if len(typed) > _MAX_ATTENDEES:
+            raise InvalidPointsAction(f"give at most {_MAX_ATTENDEES} numbers", field="phones")
+        canonical: list[str | None] = []
+        for line in typed:
+            try:
+                canonical.append(normalize_phone(line))
+            except ValueError:
+                canonical.append(None)
+        wanted = sorted({phone for phone in canonical if phone})
+        with self._session_factory() as session:
+            found = _holders_of_phones(session, wanted) if wanted else {}
+        matches, seen = [], set()
+        for line, phone in zip(typed, canonical):
+            if phone is None:
+                matches.append(PhoneMatch(line, None, None, "invalid"))
+            elif phone in seen:
+                matches.append(PhoneMatch(line, phone, None, "repeated"))
+            else:
+                seen.add(phone)
+                holder = found.get(phone)
+                matches.append(PhoneMatch(line, phone, holder, "found" if holder else "not_found"))
+        return matches
+
     def activities(self, *, since: dt.date | None = None, limit: int = 50) -> list[ActivityView]:
         """Activities held on or after ``since`` (all when None), soonest first, at most ``limit`` (1–200)."""
         if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 200:
@@ -204,6 +295,47 @@ class Volunteering:
         if now.tzinfo is None or now.utcoffset() is None:
             raise ValueError(f"clock returned naive datetime {now.isoformat()}")
         return now.astimezone(dt.timezone.utc)
+
+
+def holder_phones(session: Session, holders: Sequence[str]) -> dict[str, str]:
+    """``{holder: phone}`` for the holders whose phone is known: the resident bound to the sender id, else the
+    ``reporter_phone`` of their latest case that has one. Holders without a known phone are left out."""
+    wanted = sorted(set(holders))
+    if not wanted:
+        return {}
+    phones: dict[str, str] = {}
+    for reporter, phone in session.execute(
+            select(Case.reporter_id, Case.reporter_phone)
+            .where(Case.reporter_id.in_(wanted), Case.reporter_phone.isnot(None))
+            .order_by(Case.created_at, Case.id)):
+        phones[reporter] = phone  # the latest case wins
+    for sender_id, phone in session.execute(
+            select(ResidentChannel.sender_id, Resident.phone).join(Resident, Resident.id == ResidentChannel.resident_id)
+            .where(ResidentChannel.sender_id.in_(wanted), Resident.phone.isnot(None))
+            .order_by(ResidentChannel.bound_at, ResidentChannel.id)):
+        phones[sender_id] = phone  # a bound resident's number before any case's
+    return phones
+
+
+def _holders_of_phones(session: Session, phones: Sequence[str]) -> dict[str, str]:
+    """``{phone: holder}`` for canonical ``phones``: a bound chat of a resident with the number (the latest bound),
+    else the reporter of the latest case filed with it."""
+    holders: dict[str, str] = {}
+    for phone, reporter in session.execute(
+            select(Case.reporter_phone, Case.reporter_id).where(Case.reporter_phone.in_(phones))
+            .order_by(Case.created_at, Case.id)):
+        holders[phone] = reporter  # the latest case wins
+    for phone, sender_id in session.execute(
+            select(Resident.phone, ResidentChannel.sender_id)
+            .join(ResidentChannel, ResidentChannel.resident_id == Resident.id)
+            .where(Resident.phone.in_(phones)).order_by(ResidentChannel.bound_at, ResidentChannel.id)):
+        holders[phone] = sender_id  # a bound chat before any case; the latest binding wins
+    return holders
+
+
+def _check_limit(limit: Any) -> None:
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 200:
+        raise ValueError(f"limit must be from 1 to 200, got {limit!r}")
 
 
 def _load(session: Session, activity_id: Any) -> VolunteerActivity:
