@@ -55,6 +55,8 @@ FULL_PHONE = _only(OK, "dispatcher", "lead_unit", "admin")
 DISPATCHING = _only(DONE, "dispatcher", "admin")
 UNIT_WORK = _only(DONE, "lead_unit", "admin")
 STAFF_PAGES = _only(ALLOWED, "dispatcher", "admin")
+#: The 积分 pages: dispatchers, administrators and grid workers (any village: activities and the mall are the county's).
+POINTS_STAFF = lambda outcome: _only(outcome, "dispatcher", "grid_worker", "other_grid_worker", "admin")  # noqa: E731
 
 
 @dataclass(frozen=True)
@@ -119,6 +121,20 @@ ROUTES: dict[str, Route] = {
                               _only(OK, "grid_worker", "other_grid_worker")),
     "unbind chat": Route("POST", "/console/chat-binding/unbind", "/console/chat-binding/unbind",
                          _only(DONE, "grid_worker", "other_grid_worker"), form={"channel": "wechat", "sender_id": "x"}),
+    # points_pages.py, points_mall_pages.py (activity 999999 and the pickup code do not exist: nobody is credited)
+    "activities": Route("GET", "/console/activities", "/console/activities", POINTS_STAFF(OK)),
+    "register activity": Route("POST", "/console/activities", "/console/activities", POINTS_STAFF(DONE),
+                               form={"title": "清理村内垃圾", "held_on": "2026-11-30", "points": "10"}),
+    "activity": Route("GET", "/console/activities/<activity_id:int>", "/console/activities/999999",
+                      POINTS_STAFF(ALLOWED)),
+    "confirm attendees": Route("POST", "/console/activities/<activity_id:int>/attendees",
+                               "/console/activities/999999/attendees", POINTS_STAFF(ALLOWED),
+                               form={"phones": "13812345678"}),
+    "mall": Route("GET", "/console/mall", "/console/mall", POINTS_STAFF(OK)),
+    "hand out": Route("POST", "/console/mall/collect", "/console/mall/collect", POINTS_STAFF(ALLOWED),
+                      form={"pickup_code": "AAAAAA"}),
+    "restock": Route("POST", "/console/mall/restock", "/console/mall/restock", _only(ALLOWED, "admin"),
+                     form={"item": "washing_powder", "quantity": "1"}),
     # conversation_pages.py
     "conversations": Route("GET", "/console/conversations", "/console/conversations", STAFF_PAGES),
     "conversation": Route("GET", "/console/conversations/<sender_id:str>", "/console/conversations/wx-nobody",
