@@ -21,7 +21,7 @@ import sys
 from typing import Any, TextIO
 
 #: The roles of :class:`workflow.accounts.AccountRole` (spelled out so building the parser imports nothing).
-ROLES = ("dispatcher", "unit", "grid_worker", "admin")
+ROLES = ("dispatcher", "unit", "grid_worker", "admin", "expert")
 BAD_INPUT = 2
 NOT_READY = 1
 

@@ -8,6 +8,8 @@ Roles (:class:`AccountRole`):
 - ``grid_worker`` (网格员): the cases reported in their village or community (``village_code``: the grid model
   itself comes with the grid data, issue 6); reads only.
 - ``admin``: everything a dispatcher may, plus the accounts.
+- ``expert`` (农技专家, issue 7): answers the growers' consultations assigned to them (:mod:`workflow.experts`);
+  sees only those.
 
 Passwords are hashed with argon2id (``argon2-cffi``'s :class:`~argon2.PasswordHasher` and its defaults, RFC 9106's
 second recommended parameter set); a hash made with older parameters is upgraded at the next successful log-in.
@@ -60,6 +62,7 @@ class AccountRole(str, Enum):
     UNIT = "unit"
     GRID_WORKER = "grid_worker"
     ADMIN = "admin"
+    EXPERT = "expert"
 
     @property
     def label(self) -> str:
@@ -72,6 +75,7 @@ _ROLE_LABELS = {
     AccountRole.UNIT: "责任单位",
     AccountRole.GRID_WORKER: "网格员",
     AccountRole.ADMIN: "管理员",
+    AccountRole.EXPERT: "专家",
 }
 
 

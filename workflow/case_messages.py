@@ -26,6 +26,11 @@ Dispatchers are one recipient, :data:`DISPATCH`; a unit is its unit code. Auto-c
 帮我办 (``proxy`` cases, issue 6) speak of the request and whom it is for: the grid worker's acknowledgement and each
 note (``proxy_response``: 网格员刘某某已联系…) and the result (``resolved``, with the same request to rate) go to the
 requester. What filing tells the requester and the grid worker is :mod:`workflow.grid_cases`.
+
+Expert consultations (``expert`` cases, issue 7) speak of the grower's question and the expert by name: the answer
+(``resolved``: 农技专家李明答复您的问题：…, with the same request to rate), an expert's note (``expert_response``),
+and a first "unsatisfied" (``reopened``: back to the same expert; the lead unit is not told, the expert sees it on
+their list). What filing tells the grower is :mod:`workflow.expert_cases`.
 """
 
 from __future__ import annotations
@@ -75,7 +80,8 @@ def notify_transition(
         The rows added (none for steps nobody is told about).
     """
     event = CaseEventType(event)
-    builders = (_PROXY_MESSAGES.get(event) if view.is_proxy else None) or _TRANSITION_MESSAGES.get(event, ())
+    special = _PROXY_MESSAGES if view.is_proxy else _EXPERT_MESSAGES if view.kind == "expert" else {}
+    builders = special.get(event, _TRANSITION_MESSAGES.get(event, ()))
     rows = [_enqueue_message(session, case_pk, view, build(view, note), now) for build in builders]
     if resident_told:
         for row in rows:
@@ -271,7 +277,38 @@ def _proxy_resolved(view: CaseView, note: str) -> _Message:
     return _Message(NotificationKind.RESOLVED, Recipient.RESIDENT, text, {"result": view.result})
 
 
+def _expert_who(view: CaseView) -> str:
+    return view.assignee_name or view.lead_unit.name
+
+
+def _expert_answered(view: CaseView, note: str) -> _Message:
+    text = (
+        f"{_expert_who(view)}答复您的问题：{_sentence(view.result or note)}（咨询单号{view.case_id}）"
+        "请您对答复进行评价，回复“满意”“基本满意”或“不满意”。"
+    )
+    return _Message(NotificationKind.RESOLVED, Recipient.RESIDENT, text,
+                    {"result": view.result, "expert": view.assignee_name})
+
+
+def _expert_progress(view: CaseView, note: str) -> _Message:
+    text = f"关于您咨询的问题（咨询单号{view.case_id}），{_expert_who(view)}：{_sentence(note)}"
+    return _Message(NotificationKind.EXPERT_RESPONSE, Recipient.RESIDENT, text,
+                    {"note": note, "expert": view.assignee_name})
+
+
+def _expert_reopened(view: CaseView, note: str) -> _Message:
+    text = f"您的咨询（咨询单号{view.case_id}）已重新交给{_expert_who(view)}，请稍候答复。"
+    return _Message(NotificationKind.REOPENED, Recipient.RESIDENT, text)
+
+
 E = CaseEventType
+#: What an expert consultation's steps say instead (an acknowledgement says nothing: the answer follows it).
+_EXPERT_MESSAGES: dict[CaseEventType, tuple[Callable[[CaseView, str], _Message], ...]] = {
+    E.ACKNOWLEDGED: (),
+    E.PROGRESS_NOTED: (_expert_progress,),
+    E.RESOLVED: (_expert_answered,),
+    E.REOPENED: (_expert_reopened,),
+}
 #: What a 帮我办 case's steps say instead (the others say what they say for every case).
 _PROXY_MESSAGES: dict[CaseEventType, tuple[Callable[[CaseView, str], _Message], ...]] = {
     E.ACKNOWLEDGED: (_proxy_acknowledged,),

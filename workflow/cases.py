@@ -86,7 +86,8 @@ class NewReport:
             text); kept in the ``filed`` audit row so staff know the words may be misrecognised.
         kind: ``report`` (a resident's report, the default), ``patrol`` (a grid worker's 巡查上报) or ``proxy``
             (帮我办: ``description`` is the matter, ``reporter_id`` the requester's sender id; a proxy case may come
-            without a category). Issue 6; rules in :mod:`workflow.grid_cases`.
+            without a category). Issue 6; rules in :mod:`workflow.grid_cases`. ``expert``: a grower's question
+            for an expert (issue 7; ``description`` is the question; rules in :mod:`workflow.expert_cases`).
         beneficiary: Whom a 帮我办 request is for, as the requester said it (``家里老人``, ``我父亲王某``), at most
             200 characters; None when not said.
         grid_code: The case's grid when the reporter names it (a patrol report: the worker's grid); None lets
@@ -233,7 +234,7 @@ class CaseService:
         Raises:
             The errors of :meth:`file_report`.
         """
-        from workflow import grid_cases  # imports workflow.notifications, which imports this module
+        from workflow import expert_cases, grid_cases  # import workflow.notifications, which imports this module
 
         fields = _validated_fields(report)
         gazetteer = Gazetteer.from_session(session)
@@ -320,11 +321,20 @@ class CaseService:
             if reason is not None:
                 case.events[0].note = reason
                 case.events[0].data = {**case.events[0].data, "needs_review": True, "review_reason": reason}
+        elif case.kind == expert_cases.EXPERT_KIND:
+            reason = expert_cases.start_expert(session, case, expert_cases.least_loaded_expert(session), now,
+                                               calendar=self._calendar, policy=self._policy)
+            if reason is not None:
+                case.events[0].note = reason
+                case.events[0].data = {**case.events[0].data, "needs_review": True, "review_reason": reason}
         for attachment in fields["attachments"]:
             case.attachments.append(CaseAttachment(added_at=now, **attachment))
         session.add(case)
         session.flush()
         view = case_views(session, [case])[0]
+        if case.kind == expert_cases.EXPERT_KIND:  # a question for an expert is no grid matter: no grid notice
+            expert_cases.notify_grower(session, case, view, now, resident_told=fields["call_id"] is None)
+            return case
         grid_cases.notify_worker(session, case, view, now)
         if case.kind == "proxy":
             grid_cases.notify_requester(session, case, view, now, resident_told=fields["call_id"] is None)

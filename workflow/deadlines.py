@@ -81,6 +81,8 @@ class DeadlinePolicy:
         other_workdays: Working days after the acceptance day for other matters (7).
         proxy_first_response_workdays: Working days after the filing day within which a grid worker gives the
             first response to a 帮我办 request (2, issue 6; :func:`first_response_due`).
+        expert_first_response_workdays: Working days after the filing day within which an expert gives the first
+            response (a question back or the answer) to a grower's consultation (1, issue 7; :mod:`workflow.experts`).
 
     Raises:
         ValueError: A duration is not positive.
@@ -91,11 +93,13 @@ class DeadlinePolicy:
     public_service_workdays: int = 2
     other_workdays: int = 7
     proxy_first_response_workdays: int = 2
+    expert_first_response_workdays: int = 1
 
     def __post_init__(self) -> None:
         if self.emergency_duration <= dt.timedelta(0):
             raise ValueError(f"emergency_duration must be positive, got {self.emergency_duration}")
-        for name in ("public_service_workdays", "other_workdays", "proxy_first_response_workdays"):
+        for name in ("public_service_workdays", "other_workdays", "proxy_first_response_workdays",
+                     "expert_first_response_workdays"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be an integer >= 1 working days, got {value!r}")
@@ -163,11 +167,13 @@ def compute_deadline(
 
 
 def first_response_due(
-    filed_at: dt.datetime, calendar: WorkingCalendar, policy: DeadlinePolicy = DEFAULT_POLICY
+    filed_at: dt.datetime, calendar: WorkingCalendar, policy: DeadlinePolicy = DEFAULT_POLICY, *,
+    workdays: int | None = None,
 ) -> dt.datetime:
     """When a grid worker's first response to a 帮我办 request is due: ``end_of_day`` (17:30 Asia/Shanghai) of the
     ``policy.proxy_first_response_workdays``-th (2nd) working day after the filing day (the filing day never
     counts, as for public service). Source: issue 6 ("a first response due within 2 working days").
+    ``workdays`` replaces that count (an expert's: ``policy.expert_first_response_workdays``, issue 7).
 
     Raises:
         ValueError: ``filed_at`` is naive.
@@ -175,7 +181,8 @@ def first_response_due(
     """
     filed_at = _require_aware(filed_at, "filed_at")
     hours = policy.office_hours
-    due_day = calendar.add_workdays(filed_at.astimezone(hours.tz).date(), policy.proxy_first_response_workdays)
+    count = policy.proxy_first_response_workdays if workdays is None else workdays
+    due_day = calendar.add_workdays(filed_at.astimezone(hours.tz).date(), count)
     return dt.datetime.combine(due_day, hours.end_of_day, tzinfo=hours.tz).astimezone(dt.timezone.utc)
 
 

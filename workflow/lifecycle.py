@@ -588,9 +588,10 @@ def _start_round(case: Case, now: dt.datetime, fraction: float) -> None:
 
 
 def _first_response(case: Case, actor: Actor, now: dt.datetime, text: str) -> _Outcome:
-    """A grid worker's first action on their 帮我办 case is its first response (``first_response_at``, once)."""
+    """A grid worker's first action on their 帮我办 case (an expert's on their consultation, issue 7) is its first
+    response (``first_response_at``, once)."""
     data: dict[str, Any] = {}
-    if actor.role is ActorRole.GRID_WORKER and case.first_response_at is None:
+    if actor.role in (ActorRole.GRID_WORKER, ActorRole.EXPERT) and case.first_response_at is None:
         case.first_response_at = now
         data = {"first_response": True,
                 "on_time": case.first_response_due is None or now <= case.first_response_due}
@@ -606,7 +607,12 @@ def _load_case(session: Session, case_id: str) -> Case:
 
 def _authorise(case: Case, actor: Actor) -> None:
     """A unit acts only on cases it leads; a resident only on their own; a grid worker only on a 帮我办 case assigned
-    to them (issue 6)."""
+    to them (issue 6); an expert only on an expert consultation assigned to them (issue 7)."""
+    if actor.role is ActorRole.EXPERT and not (
+            case.kind == "expert" and case.assignee_account_id is not None
+            and case.assignee_account_id == actor.account_id):
+        raise NotCaseAssignee(f"case {case.case_id} is not an expert consultation assigned to account "
+                              f"{actor.account_id}", case_id=case.case_id, account_id=actor.account_id)
     if actor.role is ActorRole.GRID_WORKER and not (
             case.kind == "proxy" and case.assignee_account_id is not None
             and case.assignee_account_id == actor.account_id):

@@ -13,7 +13,8 @@ Migrations: ``0001_case_domain`` (the tables), ``0002_case_lifecycle`` (the clos
 ``0006_console`` (console accounts, sessions, log-in events, views of personal data, conversation take-overs),
 ``0007_grids`` (grids, households, residents and their channel identities), ``0008_points``
 (:mod:`workflow.points_models`), ``0009_grid_work`` (a case's kind, grid and grid-worker assignee; grid workers'
-chats and binding codes: :mod:`workflow.grid_work_models`).
+chats and binding codes: :mod:`workflow.grid_work_models`), ``0012_experts`` (the ``expert`` role, experts in the audit
+trail, knowledge-base candidates: :mod:`workflow.expert_models`).
 """
 
 from __future__ import annotations
@@ -66,8 +67,9 @@ RATINGS = tuple(rating.value for rating in Rating)
 REJECT_REASONS = tuple(reason.value for reason in RejectReason)
 TOWNSHIP_KINDS = ("镇", "乡")
 #: What a case is (migration 0009): a resident's report, a grid worker's patrol report (巡查上报), or a 帮我办 request
-#: that a grid worker handles on a resident's behalf (:mod:`workflow.cases`, :mod:`workflow.grid_work`).
-CASE_KINDS = ("report", "patrol", "proxy")
+#: that a grid worker handles on a resident's behalf (:mod:`workflow.cases`, :mod:`workflow.grid_work`), or a
+#: grower's question for an expert (``expert``, issue 7: :mod:`workflow.experts`; no CHECK, so no migration).
+CASE_KINDS = ("report", "patrol", "proxy", "expert")
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
@@ -442,7 +444,7 @@ class Notification(Base):
 
 # ---------------------------------------------------------------------- dispatcher console (migration 0006)
 #: Roles of console accounts (:mod:`workflow.accounts`).
-ACCOUNT_ROLES = ("dispatcher", "unit", "grid_worker", "admin")
+ACCOUNT_ROLES = ("dispatcher", "unit", "grid_worker", "admin", "expert")  # expert: migration 0012
 
 
 class Account(Base):
@@ -683,3 +685,4 @@ class ResidentChannel(Base):
 from workflow import points_models  # noqa: E402,F401  (points tables, migration 0008)
 from workflow import grid_work_models  # noqa: E402,F401  (grid workers' chats and binding codes, migration 0009)
 from workflow import sensor_models, trace_models  # noqa: E402,F401  (farms, sensors, traceability: migration 0010)
+from workflow import expert_models  # noqa: E402,F401  (knowledge-base candidates from experts' answers: migration 0012)

@@ -94,6 +94,10 @@ class NotificationKind(str, Enum):
     # an administrator's guidance to growers.
     FIELD_ALERT = "field_alert"
     GROWER_BROADCAST = "grower_broadcast"
+    # Experts (issue 7, workflow/expert_cases.py): the grower told their consultation was filed and who answers it;
+    # an expert's note to the grower (the answer itself is ``resolved``).
+    EXPERT_FILED = "expert_filed"
+    EXPERT_RESPONSE = "expert_response"
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from workflow.exceptions import ReferenceDataError
 
 POLICY_FILE = Path("calendar") / "deadline_policy.yml"
 _KEYS = {"timezone", "end_of_day", "emergency_hours", "public_service_workdays", "other_workdays",
-         "proxy_first_response_workdays"}
+         "proxy_first_response_workdays", "expert_first_response_workdays"}
 
 
 def load_policy(data_dir: Path) -> DeadlinePolicy:
@@ -25,7 +25,7 @@ def load_policy(data_dir: Path) -> DeadlinePolicy:
 
     Returns:
         The policy: ``end_of_day`` a local ``HH:MM`` in ``timezone``; ``emergency_hours`` hours (may be fractional,
-        > 0); the working-day counts (public service, other, 帮我办 first response) whole numbers ≥ 1.
+        > 0); the working-day counts (public service, other, 帮我办 and expert first response) whole numbers ≥ 1.
 
     Raises:
         ReferenceDataError: Unreadable YAML, an unknown key, or a value out of range (the message names it).
@@ -56,6 +56,8 @@ def load_policy(data_dir: Path) -> DeadlinePolicy:
             other_workdays=raw.get("other_workdays", DEFAULT_POLICY.other_workdays),
             proxy_first_response_workdays=raw.get("proxy_first_response_workdays",
                                                   DEFAULT_POLICY.proxy_first_response_workdays),
+            expert_first_response_workdays=raw.get("expert_first_response_workdays",
+                                                   DEFAULT_POLICY.expert_first_response_workdays),
         )
     except (ValueError, TypeError, KeyError) as error:  # ZoneInfo raises KeyError subclasses for unknown zones
         raise ReferenceDataError(f"{path}: {error}", path=str(path)) from None

@@ -13,10 +13,10 @@ event                from                                          to           
 accepted             reported                                      accepted       dispatcher, system, bot
 rejected             reported, accepted, returned (not in review)  rejected       dispatcher
 assigned             accepted, returned                            assigned       dispatcher
-acknowledged         assigned, reopened                            in_progress    unit, grid_worker
-progress_noted       assigned, reopened, in_progress               (unchanged)    unit, grid_worker
+acknowledged         assigned, reopened                            in_progress    unit, grid_worker, expert
+progress_noted       assigned, reopened, in_progress               (unchanged)    unit, grid_worker, expert
 returned             assigned, reopened, in_progress               returned       unit
-resolved             in_progress                                   resolved       unit, grid_worker
+resolved             in_progress                                   resolved       unit, grid_worker, expert
 rated                resolved                                      closed         resident
 reopened             resolved                                      reopened       resident
 review_requested     resolved                                      returned       resident
@@ -34,6 +34,10 @@ A 帮我办 case whose grid has a worker is filed straight into ``assigned`` (``
 ``assigned`` by ``system`` in the filing transaction, :mod:`workflow.grid_cases`): nobody needs to confirm a
 request for help, and the worker can take it on at once. Those two rows are written by filing, not through this
 table (no person acts).
+
+An expert (issue 7) acts likewise only on an expert consultation (``expert``) assigned to them: takes it on, notes
+(asks the grower something) and answers (``resolved``, the answer as the result). :mod:`workflow.expert_cases` files
+it straight into ``assigned`` the same way.
 """
 
 from __future__ import annotations
@@ -56,6 +60,11 @@ class ActorRole(str, Enum):
     UNIT = "unit"
     SYSTEM = "system"
     GRID_WORKER = "grid_worker"
+    EXPERT = "expert"
+
+
+#: Roles that are one console account (``Actor.account_id``): they act only on cases assigned to that account.
+ACCOUNT_ROLES = (ActorRole.GRID_WORKER, ActorRole.EXPERT)
 
 
 @dataclass(frozen=True)
@@ -70,11 +79,12 @@ class Actor:
         id: Audit identity: a reporter id for residents, a staff id or name for dispatchers and units, ``system``
             for jobs. 1–128 characters.
         unit_code: The unit a ``unit`` actor acts for; None for every other role.
-        account_id: The console account (``accounts.id``) a ``grid_worker`` actor is; None for every other role.
+        account_id: The console account (``accounts.id``) a ``grid_worker`` or ``expert`` actor is; None for every
+            other role.
 
     Raises:
         InvalidCaseAction: Empty or over-long ``id``; a unit actor without ``unit_code``, or another role with one;
-            a grid worker without ``account_id``, or another role with one.
+            a grid worker or expert without ``account_id``, or another role with one.
     """
 
     role: ActorRole
@@ -89,8 +99,9 @@ class Actor:
         object.__setattr__(self, "id", self.id.strip())
         if (self.role is ActorRole.UNIT) != bool(self.unit_code):
             raise InvalidCaseAction("a unit actor needs unit_code; other actors have none", field="unit_code")
-        if (self.role is ActorRole.GRID_WORKER) != (self.account_id is not None):
-            raise InvalidCaseAction("a grid worker actor needs account_id; other actors have none", field="account_id")
+        if (self.role in ACCOUNT_ROLES) != (self.account_id is not None):
+            raise InvalidCaseAction("a grid worker or expert actor needs account_id; other actors have none",
+                                    field="account_id")
 
     @classmethod
     def resident(cls, reporter_id: str) -> Actor:
@@ -111,6 +122,11 @@ class Actor:
     def grid_worker(cls, account_id: int, name: str) -> Actor:
         """The grid worker (网格员) with console account ``account_id``; the audit row names ``name``."""
         return cls(ActorRole.GRID_WORKER, name, None, account_id)
+
+    @classmethod
+    def expert(cls, account_id: int, name: str) -> Actor:
+        """The expert (农技专家, issue 7) with console account ``account_id``; the audit row names ``name``."""
+        return cls(ActorRole.EXPERT, name, None, account_id)
 
     @classmethod
     def system(cls) -> Actor:
@@ -200,10 +216,10 @@ RULES: dict[CaseEventType, Rule] = {
     E.ACCEPTED: _rule([S.REPORTED], S.ACCEPTED, [R.DISPATCHER, R.SYSTEM, R.BOT]),
     E.REJECTED: _rule([S.REPORTED, S.ACCEPTED, S.RETURNED], S.REJECTED, [R.DISPATCHER], under_review=False),
     E.ASSIGNED: _rule([S.ACCEPTED, S.RETURNED], S.ASSIGNED, [R.DISPATCHER]),
-    E.ACKNOWLEDGED: _rule([S.ASSIGNED, S.REOPENED], S.IN_PROGRESS, [R.UNIT, R.GRID_WORKER]),
-    E.PROGRESS_NOTED: _rule(_UNIT_HOLDS, None, [R.UNIT, R.GRID_WORKER]),
+    E.ACKNOWLEDGED: _rule([S.ASSIGNED, S.REOPENED], S.IN_PROGRESS, [R.UNIT, R.GRID_WORKER, R.EXPERT]),
+    E.PROGRESS_NOTED: _rule(_UNIT_HOLDS, None, [R.UNIT, R.GRID_WORKER, R.EXPERT]),
     E.RETURNED: _rule(_UNIT_HOLDS, S.RETURNED, [R.UNIT]),
-    E.RESOLVED: _rule([S.IN_PROGRESS], S.RESOLVED, [R.UNIT, R.GRID_WORKER]),
+    E.RESOLVED: _rule([S.IN_PROGRESS], S.RESOLVED, [R.UNIT, R.GRID_WORKER, R.EXPERT]),
     E.RATED: _rule([S.RESOLVED], S.CLOSED, [R.RESIDENT]),
     E.REOPENED: _rule([S.RESOLVED], S.REOPENED, [R.RESIDENT]),
     E.REVIEW_REQUESTED: _rule([S.RESOLVED], S.RETURNED, [R.RESIDENT]),

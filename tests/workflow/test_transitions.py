@@ -55,10 +55,11 @@ ROLES = {
     E.ACCEPTED: {R.DISPATCHER, R.SYSTEM, R.BOT},
     E.REJECTED: {R.DISPATCHER},
     E.ASSIGNED: {R.DISPATCHER},
-    E.ACKNOWLEDGED: {R.UNIT, R.GRID_WORKER},  # a grid worker on a 帮我办 case assigned to them (issue 6)
-    E.PROGRESS_NOTED: {R.UNIT, R.GRID_WORKER},
+    # a grid worker on a 帮我办 case assigned to them (issue 6); an expert on their consultation (issue 7)
+    E.ACKNOWLEDGED: {R.UNIT, R.GRID_WORKER, R.EXPERT},
+    E.PROGRESS_NOTED: {R.UNIT, R.GRID_WORKER, R.EXPERT},
     E.RETURNED: {R.UNIT},
-    E.RESOLVED: {R.UNIT, R.GRID_WORKER},
+    E.RESOLVED: {R.UNIT, R.GRID_WORKER, R.EXPERT},
     E.RATED: {R.RESIDENT},
     E.REOPENED: {R.RESIDENT},
     E.REVIEW_REQUESTED: {R.RESIDENT},
@@ -141,7 +142,7 @@ def test_actors():
 
 
 def test_the_roles_match_the_audit_table_constraint():
-    assert ACTOR_ROLES == ("resident", "bot", "dispatcher", "unit", "system", "grid_worker")
+    assert ACTOR_ROLES == ("resident", "bot", "dispatcher", "unit", "system", "grid_worker", "expert")
 
 
 def test_ratings_have_chinese_labels():
