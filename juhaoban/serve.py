@@ -85,8 +85,11 @@ def write_endpoints(path: Path, database_url: str, redis_url: Optional[str], act
 
 
 def prepare(settings) -> None:
-    """Migrates the database and loads the reference data (responsibility list, gazetteer). Idempotent."""
+    """Migrates the database and loads the reference data (responsibility list, gazetteer) and the points mall's
+    catalogue (``data/points/catalogue.yml``: new items with their stock; prices and names of existing ones; stock is
+    left alone). Idempotent."""
     from workflow.db import make_engine, make_session_factory
+    from workflow.mall import load_catalogue
     from workflow.migrate import upgrade
     from workflow.reference import load_reference
 
@@ -96,8 +99,9 @@ def prepare(settings) -> None:
         session_factory = make_session_factory(engine)
         with session_factory() as session:
             stats = load_reference(session, settings.data_dir)
+            items = load_catalogue(session, settings.data_dir)
             session.commit()
-        print(f"Reference data loaded: {stats}", flush=True)
+        print(f"Reference data loaded: {stats}; mall catalogue: {items} items", flush=True)
         ensure_first_administrator(session_factory)
     finally:
         engine.dispose()
