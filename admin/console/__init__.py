@@ -23,6 +23,7 @@ PAGE_MODULES = (
     "admin.console.overview_page",
     "admin.console.account_pages",
     "admin.console.chat_binding_page",
+    "admin.console.expert_pages",
     "admin.console.points_pages",
     "admin.console.points_mall_pages",
 )

@@ -9,7 +9,8 @@ Scope (issue 5: "unit staff see only their unit's cases, grid workers only their
   (:func:`workflow.grids.grids_of_worker`), the 帮我办 cases assigned to them, and the cases of their village whose
   grid the rule could not settle (no grid: several grids and no household, or no grid data yet) — those belong to
   no worker's grid yet, so every worker of the village may see them, as before issue 6. A case in another grid of
-  their village is not theirs.
+  their village is not theirs;
+- an expert (issue 7): the consultations assigned to them (:mod:`admin.console.expert_pages`); phones masked.
 
 Actions (the same :class:`workflow.lifecycle.CaseLifecycle` methods as the API): dispatchers and administrators
 accept, assign, reject, merge as duplicate, reopen and close after review, and set a case's grid (``set_grid``:
@@ -89,6 +90,8 @@ def may_read(account: AccountView, view: CaseView, grids: frozenset[str] = froze
         return True
     if account.role is AccountRole.UNIT:
         return is_unit_case(view, account.unit_code or "")
+    if account.role is AccountRole.EXPERT:
+        return view.kind == "expert" and view.assignee_account_id == account.id
     if account.role is AccountRole.GRID_WORKER:
         if is_assignee(account, view) or (view.grid_code is not None and view.grid_code in grids):
             return True
@@ -113,6 +116,8 @@ def queue_scope(account: AccountView, grids: frozenset[str] = frozenset()) -> Qu
         return QueueScope.unit(account.unit_code or "")
     if account.role is AccountRole.GRID_WORKER:
         return QueueScope.grid_worker(account.id, account.village_code, tuple(sorted(grids)))
+    if account.role is AccountRole.EXPERT:  # the cases assigned to the account: their consultations
+        return QueueScope(grid_codes=(), account_id=account.id)
     return QueueScope(nothing=True)
 
 

@@ -99,6 +99,8 @@ NAVIGATION = (
     ("/console/overview", "统计", (AccountRole.DISPATCHER, AccountRole.ADMIN, AccountRole.UNIT)),
     ("/console/accounts", "账号", (AccountRole.ADMIN,)),
     ("/console/chat-binding", "绑定聊天", (AccountRole.GRID_WORKER,)),
+    ("/console/experts", "专家咨询", (AccountRole.EXPERT, AccountRole.DISPATCHER, AccountRole.ADMIN)),
+    ("/console/knowledge-candidates", "知识库候选", (AccountRole.ADMIN,)),
     ("/console/activities", "志愿活动", (AccountRole.DISPATCHER, AccountRole.ADMIN, AccountRole.GRID_WORKER)),
     ("/console/mall", "积分兑换", (AccountRole.DISPATCHER, AccountRole.ADMIN, AccountRole.GRID_WORKER)),
 )

@@ -31,6 +31,7 @@ class Accounts:
     grid_worker: AccountView
     other_grid_worker: AccountView
     admin: AccountView
+    expert: AccountView
 
 
 @pytest.fixture
@@ -47,6 +48,7 @@ def accounts(session_factory, clock) -> Accounts:
         other_grid_worker=service.create("grid-zhao", PASSWORD, role="grid_worker",
                                          village_code="julu_dongguan", display_name="网格员赵敏"),
         admin=service.create("admin1", PASSWORD, role="admin", display_name="平台管理员"),
+        expert=service.create("expert-li", PASSWORD, role="expert", display_name="农技专家李明"),
     )
 
 

@@ -27,21 +27,22 @@ from console_support import PASSWORD
 from workflow.settings import Settings
 
 DATA_DIR = Path(__file__).resolve().parents[3] / "data"
-ROLES = ("none", "dispatcher", "lead_unit", "other_unit", "grid_worker", "other_grid_worker", "admin")
+ROLES = ("none", "dispatcher", "lead_unit", "other_unit", "grid_worker", "other_grid_worker", "admin", "expert")
 USERNAMES = {"dispatcher": "wangfang", "lead_unit": "eco-zhang", "other_unit": "city-li", "grid_worker": "grid-liu",
-             "other_grid_worker": "grid-zhao", "admin": "admin1"}
+             "other_grid_worker": "grid-zhao", "admin": "admin1", "expert": "expert-li"}
 OK, DONE, ALLOWED, DENIED, LOGIN = "ok", "done", "allowed", "denied", "login"
 
 
 def _row(*, dispatcher: str, lead_unit: str, other_unit: str, grid_worker: str, other_grid_worker: str, admin: str,
-         none: str = LOGIN) -> dict[str, str]:
+         none: str = LOGIN, expert: str = DENIED) -> dict[str, str]:
+    """``expert``: an expert reads and does only their own consultations (none of the rows' cases are)."""
     return {"none": none, "dispatcher": dispatcher, "lead_unit": lead_unit, "other_unit": other_unit,
-            "grid_worker": grid_worker, "other_grid_worker": other_grid_worker, "admin": admin}
+            "grid_worker": grid_worker, "other_grid_worker": other_grid_worker, "admin": admin, "expert": expert}
 
 
 def _everyone(outcome: str, none: str = LOGIN) -> dict[str, str]:
     return _row(dispatcher=outcome, lead_unit=outcome, other_unit=outcome, grid_worker=outcome,
-                other_grid_worker=outcome, admin=outcome, none=none)
+                other_grid_worker=outcome, admin=outcome, none=none, expert=outcome)
 
 
 def _only(outcome: str, *roles: str) -> dict[str, str]:
@@ -135,6 +136,21 @@ ROUTES: dict[str, Route] = {
                       form={"pickup_code": "AAAAAA"}),
     "restock": Route("POST", "/console/mall/restock", "/console/mall/restock", _only(ALLOWED, "admin"),
                      form={"item": "washing_powder", "quantity": "1"}),
+    # expert_pages.py (consultation JL20261130-9999 and candidate 999999 do not exist: nothing is changed)
+    "expert consultations": Route("GET", "/console/experts", "/console/experts", _only(OK, "dispatcher", "admin",
+                                                                                       "expert")),
+    "expert consultation": Route("GET", "/console/experts/<case_id:str>", "/console/experts/JL20261130-9999",
+                                 _only(ALLOWED, "dispatcher", "admin", "expert")),
+    "expert answer": Route("POST", "/console/experts/<case_id:str>/answer", "/console/experts/JL20261130-9999/answer",
+                           _only(ALLOWED, "expert"), form={"answer": "用三唑酮"}),
+    "assign expert": Route("POST", "/console/experts/<case_id:str>/assign", "/console/experts/JL20261130-9999/assign",
+                           STAFF_PAGES),
+    "knowledge candidates": Route("GET", "/console/knowledge-candidates", "/console/knowledge-candidates",
+                                  _only(OK, "admin")),
+    "approve candidate": Route("POST", "/console/knowledge-candidates/<candidate_id:int>/approve",
+                               "/console/knowledge-candidates/999999/approve", _only(ALLOWED, "admin")),
+    "reject candidate": Route("POST", "/console/knowledge-candidates/<candidate_id:int>/reject",
+                              "/console/knowledge-candidates/999999/reject", _only(ALLOWED, "admin")),
     # conversation_pages.py
     "conversations": Route("GET", "/console/conversations", "/console/conversations", STAFF_PAGES),
     "conversation": Route("GET", "/console/conversations/<sender_id:str>", "/console/conversations/wx-nobody",
