@@ -11,7 +11,9 @@ Two ways in:
   field, so whoever edited the file can fix it from the message alone.
 * :class:`KnowledgeStore` is what the running bot holds: "editable without a release". Every access compares the
   file's modification time and size with those of the version in memory and re-loads (and re-indexes) a changed
-  file. A bad edit is logged once and the last good version keeps answering; the bot never crashes on it.
+  file. A bad edit is logged once and the last good version keeps answering; the bot never crashes on it. The
+  experts' approved answers (``expert_answers.yml``, written by :mod:`workflow.experts`) are searched with the
+  honeysuckle base when the file exists (:data:`SUPPLEMENTS`).
 """
 
 from __future__ import annotations
@@ -35,6 +37,10 @@ KNOWLEDGE_DIR = Path("knowledge")
 HONEYSUCKLE = "honeysuckle"
 POLICY = "policy"
 BASE_NAMES = (HONEYSUCKLE, POLICY)
+EXPERT_ANSWERS = "expert_answers"
+# Files searched together with a base when they exist: the experts' approved answers (workflow/experts.py writes
+# <data_dir>/knowledge/expert_answers.yml) are honeysuckle knowledge.
+SUPPLEMENTS = {HONEYSUCKLE: (EXPERT_ANSWERS,)}
 
 KIND_FARMING = "farming"
 KIND_POLICY = "policy"
@@ -255,9 +261,10 @@ def _entry(file: str, index: int, raw: Any, kind: str) -> Entry:
             raise fail(name, "required, a non-empty string")
         values[name] = value
 
+    # May be empty: an expert's approved answer (workflow/experts.py) arrives without phrasings; an editor adds them.
     alternatives = raw.get("alternatives")
-    if not isinstance(alternatives, list) or not alternatives:
-        raise fail("alternatives", "required, a non-empty list of phrasings")
+    if not isinstance(alternatives, list):
+        raise fail("alternatives", "required, a list of phrasings (may be empty: [])")
     cleaned = []
     for position, alternative in enumerate(alternatives, start=1):
         text = _text(alternative)
@@ -314,7 +321,7 @@ T = TypeVar("T")
 class _Loaded(Generic[T]):
     base: KnowledgeBase
     derived: T
-    signature: tuple[int, int]
+    signature: tuple[int, ...]
 
 
 class KnowledgeStore(Generic[T]):
@@ -350,13 +357,21 @@ class KnowledgeStore(Generic[T]):
         self._build = build
         self._lock = threading.Lock()
         self._loaded: dict[str, _Loaded[T]] = {}
-        self._failed: dict[str, tuple[int, int]] = {}
+        self._failed: dict[str, tuple[int, ...]] = {}
         for name in names:
             self._loaded[name] = self._load(name, self._signature(name))
 
     def names(self) -> tuple[str, ...]:
         """The names of the bases held."""
         return tuple(self._loaded)
+
+    def search(self, text: str, *, base: str, k: int = 3) -> list:
+        """``index(base).search(text, k)``: the ``k`` best hits (:class:`workflow.retrieval.Hit`)."""
+        return self.index(base).search(text, k=k)  # type: ignore[attr-defined]
+
+    def answer(self, text: str, *, base: str):
+        """``index(base).answer(text)``: a :class:`workflow.retrieval.Answer`, or None below the threshold."""
+        return self.index(base).answer(text)  # type: ignore[attr-defined]
 
     def base(self, name: str) -> KnowledgeBase:
         """The current version of base ``name`` (re-loaded first if its file changed)."""
@@ -389,19 +404,51 @@ class KnowledgeStore(Generic[T]):
             logger.info("Knowledge base %s re-loaded: %d entries.", name, len(fresh.base))
             return fresh
 
-    def _log_once(self, name: str, signature: tuple[int, int], error: KnowledgeBaseError) -> None:
+    def _log_once(self, name: str, signature: tuple[int, ...], error: KnowledgeBaseError) -> None:
         if self._failed.get(name) != signature:
             self._failed[name] = signature
             logger.error("Knowledge base %s not re-loaded, keeping the last good version: %s", name, error)
 
-    def _signature(self, name: str) -> tuple[int, int]:
+    def _signature(self, name: str) -> tuple[int, ...]:
         path = self._dir / f"{name}.yml"
         try:
             stat = path.stat()
         except OSError as error:
             raise KnowledgeBaseError(f"cannot read {path}: {error.strerror or error}", file=str(path)) from error
-        return (stat.st_mtime_ns, stat.st_size)
+        signature = [stat.st_mtime_ns, stat.st_size]
+        for supplement in SUPPLEMENTS.get(name, ()):
+            try:
+                extra = (self._dir / f"{supplement}.yml").stat()
+                signature += [extra.st_mtime_ns, extra.st_size]
+            except FileNotFoundError:
+                signature += [0, 0]
+        return tuple(signature)
 
-    def _load(self, name: str, signature: tuple[int, int]) -> _Loaded[T]:
+    def _load(self, name: str, signature: tuple[int, ...]) -> _Loaded[T]:
         base = KnowledgeBase.from_file(self._dir / f"{name}.yml")
+        for supplement in SUPPLEMENTS.get(name, ()):
+            path = self._dir / f"{supplement}.yml"
+            if path.exists():
+                base = _merged(base, KnowledgeBase.from_file(path))
         return _Loaded(base=base, derived=self._build(base), signature=signature)
+
+
+def _merged(base: KnowledgeBase, extra: KnowledgeBase) -> KnowledgeBase:
+    """``base`` with the entries and terms of ``extra`` (same kind, no id in both) appended."""
+    file = str(extra.path)
+    if extra.kind != base.kind:
+        raise KnowledgeBaseError(f"{file}: field kind must be {base.kind} to join {base.name}", file=file, field="kind")
+    for entry in extra.entries:
+        if entry.id in base:
+            raise KnowledgeBaseError(
+                f"{file}: entry {entry.id}: field id: already an entry of {base.name}", file=file, entry=entry.id,
+                field="id",
+            )
+    return KnowledgeBase(
+        name=base.name,
+        kind=base.kind,
+        title=base.title,
+        entries=base.entries + extra.entries,
+        terms=base.terms + tuple(t for t in extra.terms if t not in base.terms),
+        path=base.path,
+    )

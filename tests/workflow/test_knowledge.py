@@ -89,7 +89,6 @@ def test_it_reads_a_quoted_iso_date_too():
         (_entry(question=None), "question"),
         (_entry(answer="   "), "answer"),
         (_entry(source=None), "source"),
-        (_entry(alternatives=[]), "alternatives"),
         (_entry(alternatives=["好的", ""]), "alternatives"),
         (_entry(alternatives="一个字符串"), "alternatives"),
         (_entry(checked="2026-13-01"), "checked"),
@@ -226,3 +225,42 @@ def test_it_indexes_the_shipped_bases_by_default():
     assert store.names() == BASE_NAMES
     answer = store.index("honeysuckle").answer("金银花啥时候打顶")
     assert answer is not None and answer.entry.id == "topping"
+
+
+def test_it_accepts_an_entry_without_alternatives_as_an_expert_answer_has():
+    base = KnowledgeBase.from_mapping(_content(_entry(alternatives=[]), kind="farming"), name="expert_answers")
+    assert base.entries[0].alternatives == ()
+
+
+def _expert_file(directory: Path, *entries) -> Path:
+    return _write(directory, "expert_answers", {"kind": "farming", "title": "巨好办专家答复", "entries": list(entries)})
+
+
+def test_it_searches_the_experts_approved_answers_with_the_honeysuckle_base(tmp_path):
+    _write(tmp_path, "honeysuckle", _content(_entry("topping", question="金银花啥时候打顶", office=None), kind="farming"))
+    store = KnowledgeStore(tmp_path, names=["honeysuckle"], build=_Counting())
+    assert store.index("honeysuckle") == ["topping"]
+    path = _expert_file(tmp_path, _entry("expert_jl20261207_0001", question="金银花叶子发紫咋回事", alternatives=[],
+                                         office=None))
+    assert store.index("honeysuckle") == ["topping", "expert_jl20261207_0001"]
+    # an approval that re-writes the file is picked up too
+    _expert_file(tmp_path, _entry("expert_jl20261207_0001", alternatives=[], office=None),
+                 _entry("expert_jl20261207_0002", alternatives=[], office=None))
+    _touch_later(path, 5)
+    assert store.index("honeysuckle")[-1] == "expert_jl20261207_0002"
+
+
+def test_it_keeps_the_base_when_an_expert_answer_reuses_an_id(tmp_path, caplog):
+    _write(tmp_path, "honeysuckle", _content(_entry("topping", office=None), kind="farming"))
+    store = KnowledgeStore(tmp_path, names=["honeysuckle"], build=_Counting())
+    _expert_file(tmp_path, _entry("topping", question="别的", alternatives=[], office=None))
+    with caplog.at_level(logging.ERROR, logger="workflow.knowledge"):
+        assert store.index("honeysuckle") == ["topping"]
+    assert "already an entry of honeysuckle" in caplog.text
+
+
+def test_it_answers_through_the_store():
+    store = KnowledgeStore(DATA)
+    assert store.answer("金银花啥时候打顶", base="honeysuckle").entry.id == "topping"
+    assert store.search("异地就医备案咋弄", base="policy", k=2)[0].entry.id == "cross_region_medical_filing"
+    assert store.answer("我家狗丢了", base="policy") is None
