@@ -191,7 +191,7 @@ class ActionTraceQuery(Action):
             dispatcher.utter_message(text="请发包装上的溯源码，格式像“JYH-2026-7K3QX”，也可以扫描包装上的二维码查看。")
             return []
         try:
-            reply = services.get().trace.summary_zh(str(code))
+            reply = services.get().trace.trace_summary_zh(str(code))
         except Exception:
             logger.exception("Reading trace code %s failed", code)
             reply = "抱歉，溯源信息暂时查不到，请稍后再试。"

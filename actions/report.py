@@ -172,6 +172,8 @@ class ActionStartReport(Action):
         if patrol is not None:
             dispatcher.utter_message(text=f"收到巡查上报（{patrol['village']}{patrol['grid_name']}）" + (
                 f"，初步归为「{svc.categories.name(category)}」类。" if category else "。"))
+        elif matter_type == "policy":
+            dispatcher.utter_message(text=_policy_reply(svc, text))
         elif category:
             dispatcher.utter_message(text=f"收到，您反映的问题初步归为「{svc.categories.name(category)}」类。")
         return events + [ActiveLoop(c.FORM_REPORT)]
@@ -424,6 +426,21 @@ class ActionSubmitReport(Action):
         return [SlotSet(slot, None) for slot in REPORT_SLOTS] + [
             SlotSet(c.SLOT_LAST_CASE_ID, case.case_id), SlotSet(c.SLOT_EVIDENCE, None),
             SlotSet(c.SLOT_SHARED_LOCATION, None), SlotSet(c.SLOT_PATROL_GRID, None)]
+
+
+def _policy_reply(svc, text: str) -> str:
+    """A policy question (matter type ``policy``): the policy base's cited answer when retrieval is confident, and
+    in every case the offer of a same-day policy consultation (the form goes on; "算了" ends it). Issue 7: "below a
+    confidence threshold the bot says so and files a policy-consultation case (same-day deadline)"."""
+    answer = None
+    if svc.knowledge is not None:
+        try:
+            answer = svc.knowledge.answer(text, base="policy")
+        except Exception:
+            logger.exception("Searching the policy base failed")
+    if answer is not None:
+        return (f"政策参考：{answer.text}\n还需要工作人员当天答复的话，我帮您登记成政策咨询；不需要就回复“算了”。")
+    return "这个政策问题知识库里没有找到有把握的答案，我帮您登记成政策咨询，当天答复。"
 
 
 def _points_sentence(holder: str, case_id: str) -> str:

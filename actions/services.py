@@ -36,6 +36,12 @@ class Services:
     points: Optional[PointsLedger] = None
     mall: Optional[Mall] = None
     grid_work: Optional[Any] = None
+    #: issue 7: the knowledge bases (workflow.knowledge.KnowledgeStore), the expert desk (workflow.experts.ExpertDesk),
+    #: field sensors (workflow.sensors.SensorService) and traceability (workflow.traceability.Traceability)
+    knowledge: Optional[Any] = None
+    experts: Optional[Any] = None
+    sensors: Optional[Any] = None
+    trace: Optional[Any] = None
 
 
 _lock = threading.Lock()
@@ -49,7 +55,12 @@ def build(settings: Settings) -> Services:
     session_factory = make_session_factory(engine)
     policy = load_policy(settings.data_dir)
     gazetteer = Gazetteer.load(settings.data_dir)
+    from workflow.experts import ExpertDesk
     from workflow.grid_work import GridWork
+    from workflow.knowledge import KnowledgeStore
+    from workflow.pesticides import load_pesticides
+    from workflow.sensors import SensorService
+    from workflow.traceability import Traceability
 
     ledger = PointsLedger(session_factory, policy=load_points_policy(settings.data_dir))
     return Services(
@@ -62,6 +73,10 @@ def build(settings: Settings) -> Services:
         points=ledger,
         mall=Mall(session_factory, ledger=ledger),
         grid_work=GridWork(session_factory, calendar),
+        knowledge=KnowledgeStore(settings.data_dir),
+        experts=ExpertDesk(session_factory, calendar, policy=policy, knowledge_dir=settings.data_dir / "knowledge"),
+        sensors=SensorService.from_data_dir(session_factory, settings.data_dir),
+        trace=Traceability(session_factory, load_pesticides(settings.data_dir)),
     )
 
 

@@ -11,11 +11,26 @@ from actions import services
 from actions.categories import CategoryNames
 from workflow.gazetteer import Gazetteer
 from workflow.geo import PlaceLocator
+from workflow.experts import ExpertDesk
 from workflow.grid_work import GridWork
+from workflow.knowledge import KnowledgeStore
+from workflow.pesticides import load_pesticides
+from workflow.sensors import SensorService
+from workflow.traceability import Traceability
 from workflow.mall import Mall, load_catalogue
 from workflow.points import PointsLedger
 
 DATA = Path(__file__).resolve().parents[2] / "data"
+
+
+_STORE = []
+
+
+def knowledge_store() -> KnowledgeStore:
+    """One knowledge store for the session (the bases are read-only in these tests; indexing costs ~1 s)."""
+    if not _STORE:
+        _STORE.append(KnowledgeStore(DATA))
+    return _STORE[0]
 
 
 @pytest.fixture
@@ -29,7 +44,11 @@ def svc(case_service, lifecycle, session_factory, calendar, clock):
     built = services.Services(case_service, gazetteer, CategoryNames.load(DATA), lifecycle,
                               PlaceLocator.load(DATA, gazetteer), points=ledger,
                               mall=Mall(session_factory, clock=clock, ledger=ledger),
-                              grid_work=GridWork(session_factory, calendar, clock=clock))
+                              grid_work=GridWork(session_factory, calendar, clock=clock),
+                              knowledge=knowledge_store(),
+                              experts=ExpertDesk(session_factory, calendar, clock=clock),
+                              sensors=SensorService.from_data_dir(session_factory, DATA, clock=clock),
+                              trace=Traceability(session_factory, load_pesticides(DATA), clock=clock))
     services.configure(built)
     yield built
     services.configure(None)
