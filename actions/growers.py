@@ -8,7 +8,7 @@ Flow (rules in ``data/core/rules.yml``)::
     ask_field_conditions → action_field_conditions    the sender's plots' latest readings and how old they are
     ask_trace            → action_trace_query         the chain of the batch with that trace code
 
-Policy questions are reports of matter type ``policy`` (``actions/report.py`` asks the policy base first).
+Policy questions are reports of matter type ``policy_consultation`` (``actions/report.py`` asks the policy base first).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from actions import constants as c
 from actions import services
 from actions.report import _not_an_answer_to_the_form
 from bot.nlu.normalize import clean_text, has_meaningful_text
-from workflow.deadlines import format_deadline_zh
+from workflow.expert_cases import expert_filed_text
 
 logger = logging.getLogger(__name__)
 
@@ -65,11 +65,7 @@ def file_expert_consultation(dispatcher: CollectingDispatcher, tracker: Tracker,
         logger.exception("Filing an expert consultation for %s failed", tracker.sender_id)
         dispatcher.utter_message(text="抱歉，系统暂时没能转给专家。请稍后再问一次，或拨打县农业农村局农技推广站电话。")
         return []
-    due = getattr(case, "first_response_due", None)
-    when = f"，{format_deadline_zh(due)}答复" if due else ""
-    who = f"农技专家{case.assignee_name}" if getattr(case, "assignee_name", None) else "县里的农技专家"
-    dispatcher.utter_message(text=(f"{why}已转给{who}{when}，工单号 {case.case_id}。"
-                                   "专家的答复会发到这里，也可以随时发工单号查询。"))
+    dispatcher.utter_message(text=why + expert_filed_text(case) + "专家的答复会发到这里，也可以随时发单号查询。")
     return [SlotSet(c.SLOT_LAST_CASE_ID, case.case_id)]
 
 
@@ -95,7 +91,7 @@ class ActionAnswerFarming(Action):
         if answer is not None:
             dispatcher.utter_message(text=answer.text + "\n还有疑问可以说“问专家”，农技专家一对一答复。")
             return []
-        return file_expert_consultation(dispatcher, tracker, text, "这个问题知识库里没有把握的答案，")
+        return file_expert_consultation(dispatcher, tracker, text, "这个问题知识库里没有把握的答案。")
 
 
 class ActionStartExpert(Action):
@@ -110,7 +106,7 @@ class ActionStartExpert(Action):
         text = unicodedata.normalize("NFC", tracker.latest_message.get("text") or "").strip()
         rest = _ASKING_FOR_EXPERT.sub("", clean_text(text))
         if len(re.findall(r"[\u4e00-\u9fffA-Za-z0-9]", rest)) >= MIN_QUESTION_CHARS:
-            return file_expert_consultation(dispatcher, tracker, text, "好的，您的问题")
+            return file_expert_consultation(dispatcher, tracker, text, "好的。")
         return [SlotSet(c.SLOT_EXPERT_QUESTION, None), ActiveLoop(c.FORM_EXPERT)]
 
 
@@ -150,7 +146,7 @@ class ActionSubmitExpert(Action):
         question = tracker.get_slot(c.SLOT_EXPERT_QUESTION)
         if not question:
             return []
-        return file_expert_consultation(dispatcher, tracker, question, "好的，您的问题") + [
+        return file_expert_consultation(dispatcher, tracker, question, "好的。") + [
             SlotSet(c.SLOT_EXPERT_QUESTION, None)]
 
 

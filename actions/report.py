@@ -28,7 +28,7 @@ from actions.emergency import emergency_advice
 from actions.grid_worker import patrol_grid, worker_of
 from actions.replies import polite_error
 from bot.nlu.normalize import clean_text, has_meaningful_text
-from workflow.deadlines import format_deadline_zh
+from workflow.deadlines import MatterType, format_deadline_zh
 from workflow.exceptions import JuhaobanError
 from workflow.phones import normalize_phone
 from workflow.status import CaseStatus
@@ -172,7 +172,7 @@ class ActionStartReport(Action):
         if patrol is not None:
             dispatcher.utter_message(text=f"收到巡查上报（{patrol['village']}{patrol['grid_name']}）" + (
                 f"，初步归为「{svc.categories.name(category)}」类。" if category else "。"))
-        elif matter_type == "policy":
+        elif matter_type == MatterType.POLICY_CONSULTATION.value:
             dispatcher.utter_message(text=_policy_reply(svc, text))
         elif category:
             dispatcher.utter_message(text=f"收到，您反映的问题初步归为「{svc.categories.name(category)}」类。")
@@ -429,7 +429,7 @@ class ActionSubmitReport(Action):
 
 
 def _policy_reply(svc, text: str) -> str:
-    """A policy question (matter type ``policy``): the policy base's cited answer when retrieval is confident, and
+    """A policy question (matter type ``policy_consultation``): the policy base's cited answer when retrieval is confident, and
     in every case the offer of a same-day policy consultation (the form goes on; "算了" ends it). Issue 7: "below a
     confidence threshold the bot says so and files a policy-consultation case (same-day deadline)"."""
     answer = None

@@ -12,6 +12,7 @@ from typing import List, Optional
 
 from juhaoban.accounts_cli import add_parser as add_account_parser
 from juhaoban.grids_cli import add_parser as add_grids_parser
+from workflow.api_tokens import TokenRole
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -36,7 +37,8 @@ def _parser() -> argparse.ArgumentParser:
     token = commands.add_parser("token", help="create, list or revoke admin API tokens")
     token_commands = token.add_subparsers(dest="token_command", required=True)
     create = token_commands.add_parser("create", help="create a token and print it (shown once)")
-    create.add_argument("--role", choices=["dispatcher", "unit", "admin"], required=True)
+    create.add_argument("--role", choices=[role.value for role in TokenRole], required=True,
+                        help="sensor: a field-sensor gateway that may only send readings")
     create.add_argument("--unit", default=None, help="unit code, for --role unit (e.g. county_ecology)")
     create.add_argument("--name", required=True, help="who holds it; written into the audit trail")
     token_commands.add_parser("list", help="list tokens (never their secrets)")

@@ -108,8 +108,9 @@ def expert_filed_text(view: CaseView) -> str:
     opening = f"您的问题（“{_short(view.description)}”）已转给专家，咨询单号{view.case_id}。"
     if view.assignee_name is None:
         return opening + "我们正在为您安排专家，安排好后会告诉您。"
+    # format_deadline_zh already ends in 前 ("2026年12月8日(星期二)17:30前").
     due = format_deadline_zh(view.first_response_due) if view.first_response_due else "一个工作日内"
-    return opening + f"由{view.assignee_name}为您解答，{due}前会答复您。"
+    return opening + f"由{view.assignee_name}为您解答，{due}会答复您。"
 
 
 def notify_grower(session: Session, case: Case, view: CaseView, now: dt.datetime, *,

@@ -91,3 +91,19 @@ def test_a_relatives_request_reaches_the_grid_worker_and_every_step_comes_back(s
     assert "感谢您的评价" in system.say(relative, "满意")
     case = system.admin_get(f"/api/cases/{case_id}").json()
     assert case["status"] == "closed" and case["rating"] == "satisfied"
+
+
+def test_points_questions_and_cancelling_in_the_middle_of_a_report(system):
+    resident = f"resident-{uuid.uuid4().hex[:6]}"
+    asked = system.say(resident, "村口的路灯坏了好几天了 晚上黑咕隆咚的")
+    assert "乡镇" in asked
+    points = system.say(resident, "我的积分")
+    assert "您现在有 0 积分" in points and "乡镇" in points  # answered, then the report's question again
+    catalogue = system.say(resident, "积分能换什么")
+    assert "积分商城可兑换" in catalogue and "洗衣粉" in catalogue
+    cancelled = system.say(resident, "算了 不报了")
+    assert "不登记了" in cancelled
+    assert system.admin_get("/api/cases", reporter=resident).json().get("cases", []) == []
+    # After cancelling, a new report starts afresh.
+    again = system.say(resident, "官亭镇后彭村的垃圾好几天没人拉了")
+    assert "城市管理" in again or "环境" in again or "电话" in again
