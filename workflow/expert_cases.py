@@ -25,14 +25,14 @@ Rules (the same shape as 帮我办 in :mod:`workflow.grid_cases`):
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
+from workflow.assigned_cases import accept_and_assign, short_text
 from workflow.case_views import CaseView
-from workflow.deadlines import DeadlinePolicy, compute_deadline, deadline_warning_at, first_response_due, format_deadline_zh
-from workflow.models import Account, Case, CaseEvent, Notification
+from workflow.deadlines import DeadlinePolicy, format_deadline_zh
+from workflow.models import Account, Case, Notification
 from workflow.notifications import NotificationKind, Recipient, enqueue
 from workflow.status import CaseStatus
 from workflow.workcalendar import WorkingCalendar
@@ -43,8 +43,6 @@ EXPERT_KIND = "expert"
 EXPERT_IMPORTANCE_LEVEL = 1
 #: Statuses in which a consultation is on its expert's hands (counted for the load).
 HELD_STATUSES = (CaseStatus.ASSIGNED, CaseStatus.REOPENED, CaseStatus.IN_PROGRESS)
-_WARNING_FRACTION = 0.8  # as workflow.lifecycle's default
-_SHORT = 60
 REASON_NO_EXPERT = "专家咨询：目前没有在岗的专家账号，请调度员指派专家，或按普通工单派给农业农村部门。"
 
 
@@ -75,37 +73,16 @@ def start_expert(session: Session, case: Case, expert: Account | None, now: dt.d
     case.needs_review = False
     case.importance_level = case.importance_level or EXPERT_IMPORTANCE_LEVEL
     case.accepted_at = case.accepted_at or now
-    case.assigned_at = now
-    case.deadline = compute_deadline(case.matter_type, now, calendar, policy)
-    case.first_response_due = first_response_due(now, calendar, policy,
-                                                 workdays=policy.expert_first_response_workdays)
-    case.warn_at = deadline_warning_at(now, max(case.deadline, now), _WARNING_FRACTION)
-    case.warned_at = case.overdue_at = None
-    data: dict[str, Any] = {"expert": True, "assignee_account_id": expert.id,
-                            "first_response_due": case.first_response_due.isoformat(),
-                            "deadline": case.deadline.isoformat(), "lead_unit": case.lead_unit_code}
-    from_status = case.status
-    for event, to_status in (("accepted", CaseStatus.ACCEPTED), ("assigned", CaseStatus.ASSIGNED)):
-        if event == "accepted" and from_status != CaseStatus.REPORTED.value:
-            continue  # a case the dispatcher already accepted is only assigned
-        case.events.append(CaseEvent(at=now, actor=actor, actor_role=actor_role, event=event,
-                                     from_status=from_status, to_status=to_status.value,
-                                     note=f"专家咨询：交给{expert.display_name}" if event == "assigned" else "",
-                                     data=data))
-        from_status = to_status.value
-    case.status = CaseStatus.ASSIGNED.value
+    accept_and_assign(case, now, calendar=calendar, policy=policy, first_response_workdays=policy.expert_first_response_workdays, actor=actor,
+                      actor_role=actor_role, note=f"专家咨询：交给{expert.display_name}", data={"expert": True})
     return None
 
-
-def _short(text: str) -> str:
-    text = " ".join((text or "").split())
-    return text if len(text) <= _SHORT else text[:_SHORT] + "…"
 
 
 def expert_filed_text(view: CaseView) -> str:
     """What the grower is told when the consultation is filed (or, later, given an expert): the number, the question,
     and the expert with the first-response time, or that one is being found."""
-    opening = f"您的问题（“{_short(view.description)}”）已转给专家，咨询单号{view.case_id}。"
+    opening = f"您的问题（“{short_text(view.description)}”）已转给专家，咨询单号{view.case_id}。"
     if view.assignee_name is None:
         return opening + "我们正在为您安排专家，安排好后会告诉您。"
     # format_deadline_zh already ends in 前 ("2026年12月8日(星期二)17:30前").

@@ -30,21 +30,19 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from workflow.assigned_cases import accept_and_assign, short_text
 from workflow.case_views import CaseView
-from workflow.deadlines import DeadlinePolicy, compute_deadline, deadline_warning_at, first_response_due, format_deadline_zh
+from workflow.deadlines import DeadlinePolicy, format_deadline_zh
 from workflow.grids import grid_for_case, worker_of_grid
-from workflow.models import Case, CaseEvent, Grid, Notification
+from workflow.models import Case, Grid, Notification
 from workflow.notifications import NotificationKind, Recipient, enqueue
-from workflow.status import CaseStatus
 from workflow.workcalendar import WorkingCalendar
 from workflow.worker_chats import chat_of_worker, worker_account_of_sender
 
 #: Importance level of a 帮我办 case accepted at filing (ordinary).
 PROXY_IMPORTANCE_LEVEL = 1
 #: Share of a round after which the lead unit is warned (as workflow.lifecycle's default).
-_WARNING_FRACTION = 0.8
 #: How much of the matter a notice quotes (characters).
-_SHORT = 60
 REASON_NO_GRID = "帮我办：未能确定被帮办人所在的网格（村里有多个网格，或村庄未知），请调度员选择网格。"
 REASON_NO_WORKER = "帮我办：该网格暂无网格员（或网格员账号已停用），请调度员选择网格或安排网格员。"
 
@@ -70,32 +68,13 @@ def start_proxy(session: Session, case: Case, grid: Grid | None, now: dt.datetim
     case.assignee_account_id = worker.id
     case.needs_review = False
     case.importance_level = case.importance_level or PROXY_IMPORTANCE_LEVEL
-    case.accepted_at = case.assigned_at = now
-    case.deadline = compute_deadline(case.matter_type, now, calendar, policy)
-    case.first_response_due = first_response_due(now, calendar, policy)
-    case.warn_at = deadline_warning_at(now, max(case.deadline, now), _WARNING_FRACTION)
-    case.warned_at = case.overdue_at = None
-    data: dict[str, Any] = {"proxy": True, "grid": grid.code, "assignee_account_id": worker.id,
-                            "first_response_due": case.first_response_due.isoformat(),
-                            "deadline": case.deadline.isoformat(), "lead_unit": case.lead_unit_code}
-    from_status = case.status
-    for event, to_status in (("accepted", CaseStatus.ACCEPTED), ("assigned", CaseStatus.ASSIGNED)):
-        if event == "accepted" and from_status != CaseStatus.REPORTED.value:
-            continue  # a case the dispatcher already accepted is only assigned
-        case.events.append(CaseEvent(at=now, actor=actor, actor_role=actor_role, event=event,
-                                     from_status=from_status, to_status=to_status.value,
-                                     note=f"帮我办：交给网格员{worker.display_name}" if event == "assigned" else "",
-                                     data=data))
-        from_status = to_status.value
-    case.status = CaseStatus.ASSIGNED.value
+    case.accepted_at = now
+    accept_and_assign(case, now, calendar=calendar, policy=policy, first_response_workdays=None, actor=actor,
+                      actor_role=actor_role, note=f"帮我办：交给网格员{worker.display_name}", data={"proxy": True, "grid": grid.code})
     return None
 
 
 # ---------------------------------------------------------------------- messages
-def _short(text: str) -> str:
-    text = " ".join((text or "").split())
-    return text if len(text) <= _SHORT else text[:_SHORT] + "…"
-
 
 def _place(view: CaseView) -> str:
     return view.township_name + (view.village or "")
@@ -108,7 +87,7 @@ def _beneficiary(view: CaseView) -> str:
 def proxy_filed_text(view: CaseView) -> str:
     """What the requester of a 帮我办 case is told when it is filed (or, later, given a grid worker): the case
     number, for whom and what, and the grid worker with the first-response time, or that one is being found."""
-    opening = f"您为{_beneficiary(view)}申请的帮我办（“{_short(view.description)}”）已登记，工单号{view.case_id}。"
+    opening = f"您为{_beneficiary(view)}申请的帮我办（“{short_text(view.description)}”）已登记，工单号{view.case_id}。"
     if view.assignee_name is None:
         return opening + "我们正在为您安排网格员，安排好后会告诉您。"
     due = format_deadline_zh(view.first_response_due) if view.first_response_due else "两个工作日内"
@@ -118,7 +97,7 @@ def proxy_filed_text(view: CaseView) -> str:
 
 def grid_case_text(view: CaseView) -> str:
     """A grid worker's notice of a new case in their grid."""
-    return (f"您的网格新收到一件反映：工单{view.case_id}，{_short(view.description)}，地点：{_place(view)}，"
+    return (f"您的网格新收到一件反映：工单{view.case_id}，{short_text(view.description)}，地点：{_place(view)}，"
             f"办理时限：{format_deadline_zh(view.deadline)}。")
 
 
@@ -126,7 +105,7 @@ def proxy_assigned_text(view: CaseView) -> str:
     """A grid worker's notice of a 帮我办 case assigned to them."""
     due = format_deadline_zh(view.first_response_due) if view.first_response_due else "两个工作日内"
     return (f"【帮我办】您的网格新收到一件帮我办：工单{view.case_id}，为{_beneficiary(view)}办理："
-            f"{_short(view.description)}，地点：{_place(view)}。请在{due}前联系群众（首次响应），"
+            f"{short_text(view.description)}，地点：{_place(view)}。请在{due}前联系群众（首次响应），"
             f"办理时限：{format_deadline_zh(view.deadline)}。")
 
 
