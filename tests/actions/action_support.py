@@ -38,3 +38,8 @@ def make_tracker(
 def said(dispatcher: CollectingDispatcher) -> str:
     """Everything the actions told the resident, texts and response names, one per line."""
     return "\n".join(m.get("text") or m.get("response") or "" for m in dispatcher.messages)
+
+
+def slots_of(events) -> Dict[str, Any]:
+    """The slots the action's events set, ``{name: value}`` (the last value of each)."""
+    return {e["name"]: e["value"] for e in events if e.get("event") == "slot"}

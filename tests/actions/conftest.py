@@ -11,6 +11,7 @@ from actions import services
 from actions.categories import CategoryNames
 from workflow.gazetteer import Gazetteer
 from workflow.geo import PlaceLocator
+from workflow.accounts import AccountService
 from workflow.experts import ExpertDesk
 from workflow.grid_work import GridWork
 from workflow.knowledge import KnowledgeStore
@@ -18,6 +19,7 @@ from workflow.pesticides import load_pesticides
 from workflow.sensors import SensorService
 from workflow.traceability import Traceability
 from workflow.mall import Mall, load_catalogue
+from workflow.models import Grid
 from workflow.points import PointsLedger
 
 DATA = Path(__file__).resolve().parents[2] / "data"
@@ -57,3 +59,14 @@ def svc(case_service, lifecycle, session_factory, calendar, clock):
 @pytest.fixture
 def dispatcher() -> CollectingDispatcher:
     return CollectingDispatcher()
+
+
+@pytest.fixture
+def houpeng_worker(session_factory):
+    """刘秀兰 (console password ``Julu2026console``), grid worker of 后彭村's only grid (官亭镇)."""
+    account = AccountService(session_factory).create("liuxl", "Julu2026console", role="grid_worker",
+                                                     display_name="刘秀兰", village_code="guanting_houpeng")
+    with session_factory.begin() as session:
+        session.add(Grid(code="guanting_houpeng_g1", name="第一网格", village_code="guanting_houpeng", kind="rural",
+                         worker_account_id=account.id, is_sample=False))
+    return account

@@ -8,11 +8,7 @@ from rasa_sdk.events import ActiveLoop
 
 from actions.cancel import ActionCancel
 from actions.report import ValidateReportForm
-from action_support import DOMAIN, make_tracker, said
-
-
-def slots_of(events):
-    return {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
+from action_support import DOMAIN, make_tracker, said, slots_of
 
 
 @pytest.mark.parametrize("form, told", [("report_form", "不登记了"), ("proxy_form", "帮我办"),

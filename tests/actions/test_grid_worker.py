@@ -7,36 +7,20 @@ import pytest
 
 from actions.grid_worker import ActionBindAccount, ActionGridCases
 from actions.report import ActionStartReport, ActionSubmitReport
-from action_support import DOMAIN, make_tracker, said
-from workflow.accounts import AccountService
+from action_support import DOMAIN, make_tracker, said, slots_of
 from workflow.cases import NewReport
-from workflow.models import Grid
 
-PASSWORD = "Julu2026console"
 WORKER_CHAT = "wx-worker-liu"
 PARSE = {"category": {"name": "city_management", "confidence": 0.7},
          "category_ranking": [{"name": "city_management", "confidence": 0.7}],
          "matter_type": {"name": "other", "confidence": 0.9}}
 
 
-def slots_of(events):
-    return {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
 
 
 @pytest.fixture
-def worker(session_factory):
-    """刘秀兰, grid worker of 后彭村's only grid (官亭镇)."""
-    account = AccountService(session_factory).create("liuxl", PASSWORD, role="grid_worker", display_name="刘秀兰",
-                                                     village_code="guanting_houpeng")
-    with session_factory.begin() as session:
-        session.add(Grid(code="guanting_houpeng_g1", name="第一网格", village_code="guanting_houpeng", kind="rural",
-                         worker_account_id=account.id, is_sample=False))
-    return account
-
-
-@pytest.fixture
-def bound(svc, worker, dispatcher):
-    code = svc.grid_work.issue_binding_code(worker.id)
+def bound(svc, houpeng_worker, dispatcher):
+    code = svc.grid_work.issue_binding_code(houpeng_worker.id)
     return code
 
 
@@ -46,11 +30,11 @@ async def bind(code, dispatcher, sender=WORKER_CHAT):
     return await ActionBindAccount().run(dispatcher, tracker, DOMAIN)
 
 
-async def test_the_console_code_binds_the_chat_once(svc, worker, dispatcher):
-    code = svc.grid_work.issue_binding_code(worker.id)
+async def test_the_console_code_binds_the_chat_once(svc, houpeng_worker, dispatcher):
+    code = svc.grid_work.issue_binding_code(houpeng_worker.id)
     await bind(code, dispatcher)
     assert "绑定成功：刘秀兰，负责后彭村第一网格" in said(dispatcher)
-    assert svc.grid_work.worker_of_sender("wechat", WORKER_CHAT).account_id == worker.id
+    assert svc.grid_work.worker_of_sender("wechat", WORKER_CHAT).account_id == houpeng_worker.id
 
     again = type(dispatcher)()
     await bind(code, again, sender="wx-someone-else")
@@ -58,17 +42,17 @@ async def test_the_console_code_binds_the_chat_once(svc, worker, dispatcher):
     assert svc.grid_work.worker_of_sender("wechat", "wx-someone-else") is None
 
 
-async def test_a_code_is_read_from_the_text_when_no_entity_came(svc, worker, dispatcher):
-    code = svc.grid_work.issue_binding_code(worker.id)
+async def test_a_code_is_read_from_the_text_when_no_entity_came(svc, houpeng_worker, dispatcher):
+    code = svc.grid_work.issue_binding_code(houpeng_worker.id)
     tracker = make_tracker(f"网格员绑定{code}", intent="bind_account", sender=WORKER_CHAT, channel="wechat")
     await ActionBindAccount().run(dispatcher, tracker, DOMAIN)
     assert "绑定成功" in said(dispatcher)
 
 
-async def test_guessing_codes_is_locked_out(svc, worker, dispatcher):
+async def test_guessing_codes_is_locked_out(svc, houpeng_worker, dispatcher):
     for guess in ("111111", "222222", "333333", "444444", "555555"):
         await bind(guess, type(dispatcher)())
-    code = svc.grid_work.issue_binding_code(worker.id)
+    code = svc.grid_work.issue_binding_code(houpeng_worker.id)
     await bind(code, dispatcher)
     assert "错误次数太多" in said(dispatcher)
 
@@ -110,7 +94,7 @@ async def test_a_workers_report_is_a_patrol_report_of_their_grid(svc, bound, dis
     assert case.kind == "patrol" and case.grid_code == "guanting_houpeng_g1"
 
 
-async def test_a_resident_report_is_not_a_patrol(svc, worker, dispatcher):
+async def test_a_resident_report_is_not_a_patrol(svc, houpeng_worker, dispatcher):
     tracker = make_tracker("村北头的排水沟堵了 官亭镇后彭村", sender="wx-resident-3", channel="wechat",
                            parse_extra=PARSE)
     slots = slots_of(await ActionStartReport().run(dispatcher, tracker, DOMAIN))

@@ -17,16 +17,12 @@ from actions.growers import (
     reading_focus,
 )
 from actions.report import ActionStartReport
-from action_support import DOMAIN, make_tracker, said
+from action_support import DOMAIN, make_tracker, said, slots_of
 from workflow.accounts import AccountService
 from workflow.farms import Farms
 
 GROWER = "wx-grower-liu"
 UTC = dt.timezone.utc
-
-
-def slots_of(events):
-    return {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
 
 
 def grower(text, **kwargs):

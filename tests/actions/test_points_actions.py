@@ -17,7 +17,7 @@ from actions.points import (
     ValidateRedeemForm,
     wanted_item,
 )
-from action_support import DOMAIN, make_tracker, said
+from action_support import DOMAIN, make_tracker, said, slots_of
 
 UTC = dt.timezone.utc
 SENDER = "wx-resident-7"
@@ -31,10 +31,6 @@ def give(svc, session_factory, points, source="test:volunteer", now=None):
     with session_factory.begin() as session:
         svc.points.credit(session, SENDER, points, kind="activity", source=source, reason="志愿服务：清扫街道",
                           now=now or shanghai(2026, 12, 1))
-
-
-def slots_of(events):
-    return {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
 
 
 def tracker(text, **kwargs):

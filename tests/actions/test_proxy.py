@@ -15,29 +15,12 @@ from actions.proxy import (
     looks_like_proxy,
 )
 from actions.report import ActionStartReport
-from action_support import DOMAIN, make_tracker, said
-from workflow.accounts import AccountService
-from workflow.models import Grid
+from action_support import DOMAIN, make_tracker, said, slots_of
 
-PASSWORD = "Julu2026console"
 PARSE = {"category": {"name": "civil_affairs", "confidence": 0.8},
          "category_ranking": [{"name": "civil_affairs", "confidence": 0.8}],
          "matter_type": {"name": "public_service", "confidence": 0.7}}
 
-
-def slots_of(events):
-    return {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
-
-
-@pytest.fixture
-def houpeng_worker(session_factory):
-    """后彭村 (官亭镇) has one grid, served by grid worker 刘秀兰."""
-    worker = AccountService(session_factory).create("liuxl", PASSWORD, role="grid_worker", display_name="刘秀兰",
-                                                    village_code="guanting_houpeng")
-    with session_factory.begin() as session:
-        session.add(Grid(code="guanting_houpeng_g1", name="第一网格", village_code="guanting_houpeng", kind="rural",
-                         worker_account_id=worker.id, is_sample=False))
-    return worker
 
 
 @pytest.mark.parametrize("text, who", [

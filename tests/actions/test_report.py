@@ -15,7 +15,7 @@ from actions.report import (
     ActionSubmitReport,
     ValidateReportForm,
 )
-from action_support import DOMAIN, make_tracker, said
+from action_support import DOMAIN, make_tracker, said, slots_of
 
 RANKING = [{"name": "eco_environment", "confidence": 0.62}, {"name": "water_conservancy", "confidence": 0.2},
            {"name": "agriculture", "confidence": 0.08}, {"name": "city_management", "confidence": 0.05},
@@ -24,10 +24,6 @@ PARSE = {"category": RANKING[0], "category_ranking": RANKING, "matter_type": {"n
 FILLED = {"description": "厂子往河沟里放黑水", "category": "eco_environment", "suggested_category": "eco_environment",
           "category_confidence": 0.62, "category_ranking": RANKING, "matter_type": "other",
           "township": "王虎寨镇", "village": None, "phone": "declined", "needs_review": False}
-
-
-def slots_of(events):
-    return {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
 
 
 async def test_it_starts_a_report_from_the_first_message(svc, dispatcher):
